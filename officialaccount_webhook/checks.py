@@ -1,0 +1,92 @@
+"""System checks. They warn and never block: a project may start half configured on purpose.
+
+IDs are stable; docs/settings.md lists them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.apps import apps as django_apps
+from django.conf import settings
+from django.core.checks import CheckMessage, Tags, Warning, register
+from django.core.exceptions import ImproperlyConfigured
+
+from .conf import SETTINGS_NAME, WebhookSettings, get_settings
+
+# Below this, ordinary network delay and clock drift reject genuine callbacks.
+MIN_SENSIBLE_SKEW = 5
+# Above this, a captured callback URL stays replayable for longer than any clock could be off.
+MAX_SENSIBLE_SKEW = 3600
+
+
+@register(Tags.security)
+def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    try:
+        conf = get_settings()
+    except ImproperlyConfigured as exc:
+        return [
+            Warning(
+                str(exc),
+                hint="Until this is fixed, the webhook answers every callback with a 500.",
+                id="officialaccount_webhook.W005",
+            )
+        ]
+    return [*_check_apps(conf), *_check_skew(conf)]
+
+
+def _check_apps(conf: WebhookSettings) -> list[CheckMessage]:
+    if not conf.apps:
+        return [
+            Warning(
+                f"{SETTINGS_NAME} configures no Tencent Chat app, so every callback is refused.",
+                hint=f"Add your SDKAppID under {SETTINGS_NAME}['APPS'].",
+                id="officialaccount_webhook.W001",
+            )
+        ]
+    if settings.DEBUG:
+        return []
+    return [
+        Warning(
+            f"Tencent Chat app {app.sdk_app_id} has no callback token: anyone who knows the "
+            "webhook URL can post messages to it.",
+            hint="Enable webhook authentication in the Tencent Chat console and put its token "
+            f"in {SETTINGS_NAME}['APPS'][{app.sdk_app_id}]['CALLBACK_TOKENS'].",
+            id="officialaccount_webhook.W002",
+        )
+        for app in conf.apps.values()
+        if not app.callback_tokens
+    ]
+
+
+def _check_skew(conf: WebhookSettings) -> list[CheckMessage]:
+    skew = conf.request_time_skew
+    if MIN_SENSIBLE_SKEW <= skew <= MAX_SENSIBLE_SKEW:
+        return []
+    effect = (
+        "genuine callbacks delayed by the network or a drifting clock will be refused"
+        if skew < MIN_SENSIBLE_SKEW
+        else "a captured callback URL can be replayed for that long"
+    )
+    return [
+        Warning(
+            f"{SETTINGS_NAME}['REQUEST_TIME_SKEW'] is {skew} seconds: {effect}.",
+            hint=f"Use a value between {MIN_SENSIBLE_SKEW} and {MAX_SENSIBLE_SKEW}; "
+            "the default is 300.",
+            id="officialaccount_webhook.W004",
+        )
+    ]
+
+
+@register(Tags.compatibility)
+def check_rest_framework_installed(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    if django_apps.is_installed("rest_framework"):
+        return []
+    return [
+        Warning(
+            "'rest_framework' is not in INSTALLED_APPS; officialaccount_webhook's views are "
+            "Django REST Framework views.",
+            hint="Add 'rest_framework' to INSTALLED_APPS.",
+            id="officialaccount_webhook.W003",
+        )
+    ]

@@ -1,0 +1,168 @@
+"""The app's settings: one dict, ``settings.OFFICIALACCOUNT_WEBHOOK``, read through ``get_settings()``.
+
+Every caller goes through :func:`get_settings`, which reads Django's settings at call time, so
+``override_settings`` works in tests. The parsed result is reused for as long as the same dict
+object stays in place; replacing the dict (as ``override_settings`` does) parses it again.
+Mutating the dict in place after startup is not supported.
+
+Example::
+
+    OFFICIALACCOUNT_WEBHOOK = {
+        "APPS": {
+            1400000000: {
+                "CALLBACK_TOKENS": ["new-token", "old-token"],
+                "SECRET_KEY": env("TENCENT_CHAT_SECRET_KEY"),
+                "ADMIN_IDENTIFIER": "administrator",
+                "REGION": "singapore",
+            },
+        },
+        "REQUEST_TIME_SKEW": 300,
+        "MAX_BODY_SIZE": 1024 * 1024,
+    }
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+
+SETTINGS_NAME = "OFFICIALACCOUNT_WEBHOOK"
+
+DEFAULT_REQUEST_TIME_SKEW = 300
+# Tencent caps a message at 12 KB (spec 4); 1 MiB leaves room for any future growth of the
+# envelope while still refusing bodies that could only be abuse.
+DEFAULT_MAX_BODY_SIZE = 1024 * 1024
+DEFAULT_ADMIN_IDENTIFIER = "administrator"
+
+_TOP_LEVEL_KEYS = frozenset({"APPS", "REQUEST_TIME_SKEW", "MAX_BODY_SIZE"})
+_APP_KEYS = frozenset(
+    {"CALLBACK_TOKENS", "SECRET_KEY", "ADMIN_IDENTIFIER", "REGION", "API_BASE_URL"}
+)
+
+
+@dataclass(frozen=True)
+class TencentApp:
+    """One Tencent Chat application, identified by its SDKAppID.
+
+    ``callback_tokens`` lists every token accepted for ``Sign``; keep the old token next to the
+    new one while rotating. An empty tuple means webhook authentication is off for this app.
+    Secrets are left out of ``repr`` so that they cannot leak through logs or tracebacks.
+    """
+
+    sdk_app_id: int
+    callback_tokens: tuple[str, ...] = field(default=(), repr=False)
+    secret_key: str = field(default="", repr=False)
+    admin_identifier: str = DEFAULT_ADMIN_IDENTIFIER
+    region: str = ""
+    api_base_url: str = ""
+
+
+@dataclass(frozen=True)
+class WebhookSettings:
+    apps: Mapping[int, TencentApp]
+    request_time_skew: int = DEFAULT_REQUEST_TIME_SKEW
+    max_body_size: int = DEFAULT_MAX_BODY_SIZE
+
+
+_cache_lock = threading.Lock()
+_cache: tuple[object, WebhookSettings] | None = None
+
+
+def get_settings() -> WebhookSettings:
+    """Return the parsed ``OFFICIALACCOUNT_WEBHOOK`` setting.
+
+    Raises ``ImproperlyConfigured`` with the offending key when the setting is malformed.
+    """
+    global _cache
+    raw = getattr(settings, SETTINGS_NAME, None)
+    cached = _cache
+    if cached is not None and cached[0] is raw:
+        return cached[1]
+    parsed = parse_settings(raw)
+    with _cache_lock:
+        _cache = (raw, parsed)
+    return parsed
+
+
+def parse_settings(raw: object) -> WebhookSettings:
+    if raw is None:
+        return WebhookSettings(apps={})
+    if not isinstance(raw, Mapping):
+        raise _error("", f"must be a dict, not {type(raw).__name__}")
+    _reject_unknown_keys(raw, _TOP_LEVEL_KEYS, "")
+    apps_raw = raw.get("APPS", {})
+    if not isinstance(apps_raw, Mapping):
+        raise _error("['APPS']", "must be a dict keyed by SDKAppID")
+    apps: dict[int, TencentApp] = {}
+    for key, app_raw in apps_raw.items():
+        app = _parse_app(key, app_raw)
+        if app.sdk_app_id in apps:
+            raise _error(f"['APPS'][{key!r}]", "repeats an SDKAppID")
+        apps[app.sdk_app_id] = app
+    return WebhookSettings(
+        apps=apps,
+        request_time_skew=_int_setting(raw, "REQUEST_TIME_SKEW", DEFAULT_REQUEST_TIME_SKEW, 0),
+        max_body_size=_int_setting(raw, "MAX_BODY_SIZE", DEFAULT_MAX_BODY_SIZE, 1),
+    )
+
+
+def _parse_app(key: object, raw: object) -> TencentApp:
+    where = f"['APPS'][{key!r}]"
+    sdk_app_id = _sdk_app_id(key, where)
+    if not isinstance(raw, Mapping):
+        raise _error(where, "must be a dict")
+    _reject_unknown_keys(raw, _APP_KEYS, where)
+    tokens = raw.get("CALLBACK_TOKENS", ())
+    # A bare string is the most likely slip here; iterating it would make every character a token.
+    if isinstance(tokens, str) or not isinstance(tokens, list | tuple):
+        raise _error(f"{where}['CALLBACK_TOKENS']", "must be a list of strings")
+    if not all(isinstance(token, str) and token for token in tokens):
+        raise _error(f"{where}['CALLBACK_TOKENS']", "must hold only non-empty strings")
+    return TencentApp(
+        sdk_app_id=sdk_app_id,
+        callback_tokens=tuple(tokens),
+        secret_key=_string(raw, "SECRET_KEY", "", where),
+        admin_identifier=_string(raw, "ADMIN_IDENTIFIER", DEFAULT_ADMIN_IDENTIFIER, where),
+        region=_string(raw, "REGION", "", where),
+        api_base_url=_string(raw, "API_BASE_URL", "", where),
+    )
+
+
+def _sdk_app_id(key: object, where: str) -> int:
+    # Environment variables arrive as strings, so "1400000000" is as good as 1400000000.
+    if isinstance(key, str) and key.isascii() and key.isdigit():
+        key = int(key)
+    if isinstance(key, bool) or not isinstance(key, int) or key <= 0:
+        raise _error(where, "the key must be a positive integer SDKAppID")
+    return key
+
+
+def _string(raw: Mapping[str, Any], name: str, default: str, where: str) -> str:
+    value = raw.get(name, default)
+    if not isinstance(value, str):
+        raise _error(f"{where}['{name}']", "must be a string")
+    return value
+
+
+def _int_setting(raw: Mapping[str, Any], name: str, default: int, minimum: int) -> int:
+    value = raw.get(name, default)
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise _error(f"['{name}']", f"must be an integer of at least {minimum}, got {value!r}")
+    return value
+
+
+def _reject_unknown_keys(raw: Mapping[Any, Any], known: frozenset[str], where: str) -> None:
+    # Unknown keys are almost always typos ("CALLBACK_TOKEN"); ignoring them would silently
+    # switch authentication off.
+    unknown = sorted(str(key) for key in raw if key not in known)
+    if unknown:
+        raise _error(where, f"unknown key(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+
+
+def _error(where: str, problem: str) -> ImproperlyConfigured:
+    return ImproperlyConfigured(f"{SETTINGS_NAME}{where}: {problem}")

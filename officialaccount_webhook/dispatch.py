@@ -1,0 +1,73 @@
+"""Sending the app's signals to receivers, robustly.
+
+Called after commit (see ``ingest``). A receiver that raises is logged with its traceback; for
+``message_received`` the failure is also recorded on the message, so it can be sent again.
+Nothing here raises: the answer to Tencent must not depend on a receiver.
+"""
+
+from __future__ import annotations
+
+import logging
+import traceback
+from typing import Any
+
+from django.db import DatabaseError
+from django.dispatch import Signal
+from django.utils import timezone
+
+from .models import CallbackDelivery, OfficialAccountMessage
+from .signals import callback_received, message_recalled, message_received
+
+logger = logging.getLogger(__name__)
+
+
+def send_message_received(message: OfficialAccountMessage) -> None:
+    failures = _send(message_received, "message_received", OfficialAccountMessage, message=message)
+    error = "\n".join(failures)
+    if error == message.receiver_error:
+        return
+    failed_at = timezone.now() if failures else None
+    try:
+        OfficialAccountMessage.objects.filter(pk=message.pk).update(
+            receiver_error=error, receiver_failed_at=failed_at
+        )
+    except DatabaseError:
+        logger.exception("Could not record the receiver failure on message %s", message.pk)
+        return
+    message.receiver_error = error
+    message.receiver_failed_at = failed_at
+
+
+def send_message_recalled(message: OfficialAccountMessage) -> None:
+    _send(message_recalled, "message_recalled", OfficialAccountMessage, message=message)
+
+
+def send_callback_received(
+    delivery: CallbackDelivery, sdk_app_id: int, payload: dict[str, Any]
+) -> None:
+    _send(
+        callback_received,
+        "callback_received",
+        CallbackDelivery,
+        command=delivery.command,
+        payload=payload,
+        sdk_app_id=sdk_app_id,
+        delivery=delivery,
+    )
+
+
+def _send(signal: Signal, name: str, sender: type[Any], **kwargs: Any) -> list[str]:
+    """Send ``signal``; return one formatted traceback per receiver that raised."""
+    failures = []
+    for receiver, result in signal.send_robust(sender, **kwargs):
+        if isinstance(result, BaseException):
+            receiver_name = getattr(receiver, "__qualname__", repr(receiver))
+            logger.error(
+                "Receiver %s of %s raised",
+                receiver_name,
+                name,
+                exc_info=(type(result), result, result.__traceback__),
+            )
+            formatted = "".join(traceback.format_exception(result)).rstrip()
+            failures.append(f"{receiver_name}: {formatted}")
+    return failures

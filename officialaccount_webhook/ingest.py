@@ -1,0 +1,202 @@
+"""Storing callbacks: each message once, a delivery record for every request, signals after commit.
+
+The transaction contract (docs/signals.md tells users the same):
+
+1. The webhook view is exempt from ``ATOMIC_REQUESTS``; the functions here own their
+   transactions.
+2. A message and its delivery record commit together. A duplicate is detected by the unique
+   constraint on (SDKAppID, official account, MsgKey), never by a check before the insert, so
+   concurrent deliveries of one message store one row.
+3. Signals are sent from ``transaction.on_commit``, never inside the transaction; a receiver
+   that raises cannot roll anything back (see ``dispatch``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from functools import partial
+from itertools import islice
+from typing import Any
+
+from django.db import IntegrityError, router, transaction
+from django.utils import timezone
+
+from .dispatch import send_callback_received, send_message_recalled, send_message_received
+from .models import CallbackDelivery, OfficialAccountMessage
+from .protocol import (
+    MAX_COMMAND_LENGTH,
+    CallbackError,
+    CallbackEvent,
+    CallbackQuery,
+    MessageWithdrawal,
+    OtherCallback,
+    SentMessage,
+)
+
+Outcome = CallbackDelivery.Outcome
+
+# Keeps a junk query string from bloating the delivery table; real ones are ~200 characters.
+MAX_STORED_QUERY_LENGTH = 2048
+# Stays under every backend's limit on query parameters.
+_IN_BATCH_SIZE = 500
+
+
+@dataclass(frozen=True)
+class InboundRequest:
+    """What the delivery record keeps of the HTTP request."""
+
+    query: CallbackQuery
+    remote_addr: str | None
+
+
+def ingest(sdk_app_id: int, event: CallbackEvent, request: InboundRequest) -> CallbackDelivery:
+    """Store an authenticated, well-formed callback and schedule its signals."""
+    if isinstance(event, SentMessage):
+        return _store_message(sdk_app_id, event, request)
+    if isinstance(event, MessageWithdrawal):
+        return _mark_recalled(sdk_app_id, event, request)
+    return _hand_on(sdk_app_id, event, request)
+
+
+def record_rejection(request: InboundRequest, error: CallbackError) -> CallbackDelivery:
+    """Record a refused request, without its body."""
+    return _create_delivery(
+        request,
+        command=request.query.command,
+        outcome=Outcome.REJECTED,
+        status_code=error.status_code,
+        sdk_app_id=request.query.sdk_app_id,
+        reason=error.info,
+    )
+
+
+def _store_message(sdk_app_id: int, event: SentMessage, request: InboundRequest) -> CallbackDelivery:
+    using = router.db_for_write(OfficialAccountMessage)
+    with transaction.atomic(using=using):
+        message, created = _insert_once(using, sdk_app_id, event, request.query)
+        delivery = _create_delivery(
+            request,
+            command=event.command,
+            outcome=Outcome.ACCEPTED if created else Outcome.DUPLICATE,
+            sdk_app_id=sdk_app_id,
+            body=event.payload,
+            message=message,
+        )
+        if created:
+            transaction.on_commit(partial(send_message_received, message), using=using)
+        _on_commit_hand_on(using, delivery, sdk_app_id, event.payload)
+    return delivery
+
+
+def _insert_once(
+    using: str, sdk_app_id: int, event: SentMessage, query: CallbackQuery
+) -> tuple[OfficialAccountMessage, bool]:
+    messages = OfficialAccountMessage.objects.using(using)
+    key = {"sdk_app_id": sdk_app_id, "official_account": event.official_account, "msg_key": event.msg_key}
+    # The loop covers a rare race: the row that made our insert conflict belonged to a
+    # transaction that then rolled back, so it is gone by the time we look for it.
+    for _attempt in range(3):
+        try:
+            with transaction.atomic(using=using):
+                message = messages.create(
+                    **key,
+                    msg_time=event.msg_time,
+                    online_only=event.online_only,
+                    msg_body=event.msg_body,
+                    cloud_custom_data=event.cloud_custom_data,
+                    event_time=event.event_time,
+                    client_ip=query.client_ip,
+                    opt_platform=query.opt_platform,
+                    extra=event.extra,
+                )
+            return message, True
+        except IntegrityError:
+            existing = messages.filter(**key).first()
+            if existing is not None:
+                return existing, False
+    raise IntegrityError(f"could not store or find message {key}")
+
+
+def _mark_recalled(
+    sdk_app_id: int, event: MessageWithdrawal, request: InboundRequest
+) -> CallbackDelivery:
+    using = router.db_for_write(OfficialAccountMessage)
+    messages = OfficialAccountMessage.objects.using(using)
+    now = timezone.now()
+    with transaction.atomic(using=using):
+        recalled = []
+        for msg_keys in _batches(event.msg_keys, _IN_BATCH_SIZE):
+            candidates = messages.filter(
+                sdk_app_id=sdk_app_id,
+                official_account=event.official_account,
+                msg_key__in=msg_keys,
+                recalled_at__isnull=True,
+            )
+            for message in candidates:
+                # The conditional update makes "recalled once" hold when two withdrawals of
+                # the same message race: only one of them changes the row.
+                if messages.filter(pk=message.pk, recalled_at__isnull=True).update(recalled_at=now):
+                    message.recalled_at = now
+                    recalled.append(message)
+        delivery = _create_delivery(
+            request,
+            command=event.command,
+            outcome=Outcome.OTHER_COMMAND,
+            sdk_app_id=sdk_app_id,
+            body=event.payload,
+        )
+        for message in recalled:
+            transaction.on_commit(partial(send_message_recalled, message), using=using)
+        _on_commit_hand_on(using, delivery, sdk_app_id, event.payload)
+    return delivery
+
+
+def _hand_on(sdk_app_id: int, event: OtherCallback, request: InboundRequest) -> CallbackDelivery:
+    using = router.db_for_write(CallbackDelivery)
+    with transaction.atomic(using=using):
+        delivery = _create_delivery(
+            request,
+            command=event.command,
+            outcome=Outcome.OTHER_COMMAND,
+            sdk_app_id=sdk_app_id,
+            body=event.payload,
+        )
+        _on_commit_hand_on(using, delivery, sdk_app_id, event.payload)
+    return delivery
+
+
+def _on_commit_hand_on(
+    using: str, delivery: CallbackDelivery, sdk_app_id: int, payload: dict[str, Any]
+) -> None:
+    transaction.on_commit(partial(send_callback_received, delivery, sdk_app_id, payload), using=using)
+
+
+def _create_delivery(
+    request: InboundRequest,
+    *,
+    command: str,
+    outcome: str,
+    sdk_app_id: int | None,
+    status_code: int = 200,
+    reason: str = "",
+    body: dict[str, Any] | None = None,
+    message: OfficialAccountMessage | None = None,
+) -> CallbackDelivery:
+    return CallbackDelivery.objects.create(
+        command=command[:MAX_COMMAND_LENGTH],
+        outcome=outcome,
+        status_code=status_code,
+        sdk_app_id=sdk_app_id,
+        reason=reason,
+        query_string=request.query.redacted_query[:MAX_STORED_QUERY_LENGTH],
+        remote_addr=request.remote_addr,
+        body=body,
+        message=message,
+    )
+
+
+def _batches(items: Sequence[str], size: int) -> Iterator[list[str]]:
+    iterator = iter(items)
+    while batch := list(islice(iterator, size)):
+        yield batch

@@ -1,0 +1,102 @@
+"""POST the sample ``CallbackAfterSendMsg`` callbacks, one per element type, to a webhook URL.
+
+This is how to see the whole path work without Tencent: the samples are shaped like Tencent's
+(``officialaccount_webhook/samples/``), the query string is the one Tencent appends, and the
+request is signed the way Tencent signs it when a token is configured.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from ...conf import get_settings
+from ...security import compute_sign
+
+SAMPLES_DIR = Path(__file__).resolve().parent.parent.parent / "samples"
+
+
+class Command(BaseCommand):
+    help = (
+        "POST Tencent-shaped official-account callbacks (one per message element type) to URL "
+        "and print each response."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("url", help="The webhook URL, e.g. http://127.0.0.1:8000/webhooks/tencent-chat/")
+        parser.add_argument(
+            "--sdkappid",
+            type=int,
+            help="SdkAppid to send. Default: the one app in OFFICIALACCOUNT_WEBHOOK['APPS'].",
+        )
+        parser.add_argument(
+            "--token",
+            help="Callback token to sign with. Default: the app's first configured token, if any. "
+            "Pass an empty string to send unsigned callbacks.",
+        )
+        parser.add_argument("--timeout", type=float, default=5.0, help="Seconds to wait for each answer.")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        sdk_app_id, token = self._credentials(options["sdkappid"], options["token"])
+        samples = sorted(SAMPLES_DIR.glob("*.json"))
+        failures = 0
+        for sample in samples:
+            body = sample.read_bytes()
+            command = json.loads(body)["CallbackCommand"]
+            url = _callback_url(options["url"], sdk_app_id, command, token)
+            status, answer = _post(url, body, options["timeout"])
+            ok = status == 200
+            failures += not ok
+            style = self.style.SUCCESS if ok else self.style.ERROR
+            self.stdout.write(style(f"{sample.stem}: {status} {answer}"))
+        if failures:
+            raise CommandError(f"{failures} of {len(samples)} callbacks were not answered with 200.")
+        self.stdout.write(f"All {len(samples)} callbacks were answered with 200.")
+
+    def _credentials(self, sdk_app_id: int | None, token: str | None) -> tuple[int, str]:
+        apps = get_settings().apps
+        if sdk_app_id is None:
+            if len(apps) != 1:
+                raise CommandError(
+                    f"{len(apps)} apps are configured; say which one to use with --sdkappid."
+                )
+            sdk_app_id = next(iter(apps))
+        if token is None:
+            app = apps.get(sdk_app_id)
+            token = app.callback_tokens[0] if app and app.callback_tokens else ""
+        return sdk_app_id, token
+
+
+def _callback_url(base: str, sdk_app_id: int, command: str, token: str) -> str:
+    params = {
+        "SdkAppid": str(sdk_app_id),
+        "CallbackCommand": command,
+        "contenttype": "json",
+        "ClientIP": "127.0.0.1",
+        "OptPlatform": "RESTAPI",
+    }
+    if token:
+        request_time = str(int(time.time()))
+        params |= {"Sign": compute_sign(token, request_time), "RequestTime": request_time}
+    return f"{base}{'&' if '?' in base else '?'}{urlencode(params)}"
+
+
+def _post(url: str, body: bytes, timeout: float) -> tuple[int | str, str]:
+    request = urllib.request.Request(
+        url, data=body, method="POST", headers={"Content-Type": "application/json"}
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return response.status, response.read().decode("utf-8", "replace")
+    except urllib.error.HTTPError as error:
+        return error.code, error.read().decode("utf-8", "replace")
+    except (urllib.error.URLError, TimeoutError) as error:
+        reason = getattr(error, "reason", error)
+        return "no answer", str(reason)

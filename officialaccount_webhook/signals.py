@@ -1,0 +1,49 @@
+"""Signals other apps connect to for their own sync logic.
+
+Every signal is sent after the database transaction that recorded its event has committed, so
+a receiver always finds the rows it is told about. Receivers are called with
+``Signal.send_robust``: an exception in a receiver is logged with its traceback and never
+changes the answer sent to Tencent nor rolls anything back. Always accept ``**kwargs`` in a
+receiver, so that arguments added later do not break it.
+"""
+
+from django.dispatch import Signal
+
+message_received = Signal()
+"""Sent once for each newly stored official-account message.
+
+A duplicate delivery of the same message does not send it again. If a receiver raises, the
+message stays stored, and the traceback is recorded on ``message.receiver_error`` (with
+``message.receiver_failed_at``) so that the message can be sent again later.
+
+Arguments:
+    sender: the ``OfficialAccountMessage`` class.
+    message: the stored ``OfficialAccountMessage`` instance.
+"""
+
+message_recalled = Signal()
+"""Sent once when a stored message becomes recalled.
+
+Sent for ``OfficialAccount.CallbackAfterMsgWithDraw``, whoever did the recall. A message that
+was already recalled does not send it again.
+
+Arguments:
+    sender: the ``OfficialAccountMessage`` class.
+    message: the ``OfficialAccountMessage`` instance, with ``recalled_at`` set.
+"""
+
+callback_received = Signal()
+"""Sent for every authenticated, well-formed callback, whatever its command.
+
+This is how callbacks other than official-account messages, which share the app's one webhook
+URL, are handed on. It is also sent for ``CallbackAfterSendMsg`` (duplicates included) and
+``CallbackAfterMsgWithDraw``, after their own signals. The webhook has already answered
+Tencent's "before" commands with ``ErrorCode`` 0 (allow); a receiver cannot change that.
+
+Arguments:
+    sender: the ``CallbackDelivery`` class.
+    command: the ``CallbackCommand``, e.g. ``"Group.CallbackAfterSendMsg"``.
+    payload: the parsed JSON body, a ``dict``, exactly as received.
+    sdk_app_id: the ``SdkAppid`` of the configured app the callback is for, an ``int``.
+    delivery: the ``CallbackDelivery`` record of this request.
+"""

@@ -1,0 +1,11 @@
+"""Include in a project's URLconf, e.g. ``path("webhooks/tencent-chat/", include("officialaccount_webhook.urls"))``."""
+
+from django.urls import path
+
+from .views import CallbackView
+
+app_name = "officialaccount_webhook"
+
+urlpatterns = [
+    path("", CallbackView.as_view(), name="callback"),
+]

@@ -1,0 +1,163 @@
+"""The webhook endpoint Tencent calls. It holds no rules of its own: it reads the request,
+hands it to ``security``, ``protocol`` and ``ingest``, and answers in Tencent's envelope."""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+from django.contrib.auth.decorators import login_not_required
+from django.db import transaction
+from django.http import HttpRequest
+from django.utils.decorators import method_decorator
+from django.views.decorators.csrf import csrf_exempt
+from rest_framework.exceptions import APIException
+from rest_framework.negotiation import BaseContentNegotiation
+from rest_framework.renderers import BaseRenderer, JSONRenderer
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from .conf import get_settings
+from .ingest import InboundRequest, ingest, record_rejection
+from .protocol import (
+    BodyTooLarge,
+    CallbackError,
+    CallbackQuery,
+    failure_envelope,
+    parse_body,
+    parse_event,
+    parse_ip,
+    resolve_command,
+    success_envelope,
+)
+from .security import authenticate
+
+logger = logging.getLogger(__name__)
+
+
+class AlwaysJSON(BaseContentNegotiation):
+    """Tencent reads only JSON; an odd ``Accept`` header must not turn the answer into a 406."""
+
+    def select_parser(self, request: Request, parsers: Any) -> None:
+        return None
+
+    def select_renderer(
+        self, request: Request, renderers: Any, format_suffix: str | None = None
+    ) -> tuple[BaseRenderer, str]:
+        return JSONRenderer(), JSONRenderer.media_type
+
+
+class MethodNotAllowed(CallbackError):
+    status_code = 405
+
+
+# Tencent cannot send a CSRF token; the request is authenticated by its Sign instead. DRF's
+# as_view() already exempts API views, and this says so where a reader looks for it.
+@method_decorator(csrf_exempt, name="dispatch")
+# Ingest owns its transactions: under ATOMIC_REQUESTS the message and its signals would wait
+# for the whole request, and a rejected request's delivery record would share its fate.
+@method_decorator(transaction.non_atomic_requests, name="dispatch")
+# Tencent has no session; LoginRequiredMiddleware would answer it with a redirect to a login page.
+@method_decorator(login_not_required, name="dispatch")
+class CallbackView(APIView):
+    """Receive a Tencent Chat callback (any ``CallbackCommand``) and answer in Tencent's envelope.
+
+    Responses, all ``{"ActionStatus", "ErrorCode", "ErrorInfo"}`` JSON:
+
+    * 200 OK: the callback was authenticated and well formed, and it is stored: a new or
+      duplicate official-account message, a recall, or any other command handed on by the
+      ``callback_received`` signal. A "before" command gets ``ErrorCode`` 0, which allows it.
+    * 400 FAIL: the body is not a JSON object, a field is missing or of the wrong type, or the
+      query string and the body name different commands. ``ErrorInfo`` names the field.
+    * 403 FAIL: ``SdkAppid`` is missing or not configured, or ``Sign``/``RequestTime`` are
+      missing, wrong or outside the accepted clock skew.
+    * 405 FAIL: any method but POST.
+    * 413 FAIL: the body is larger than ``MAX_BODY_SIZE``.
+    * 500 FAIL: an unexpected error, logged with its traceback.
+    """
+
+    # Authentication is Tencent's Sign, checked in security.authenticate; a project's default
+    # DRF authentication (sessions, tokens) means nothing to Tencent.
+    authentication_classes = ()
+    permission_classes = ()
+    # Tencent does not retry by default: a throttled delivery would be a lost message.
+    throttle_classes = ()
+    # A machine endpoint: JSON only, no browsable API.
+    renderer_classes = (JSONRenderer,)
+    content_negotiation_class = AlwaysJSON
+    # The body is parsed by protocol.parse_body whatever Content-Type says: Tencent sends none.
+    parser_classes = ()
+    # OPTIONS and HEAD are methods other than POST like any other: 405, no schema.
+    http_method_names = ("post",)
+
+    def post(self, request: Request) -> Response:
+        inbound = _inbound_request(request._request)
+        conf = get_settings()
+        try:
+            body = _read_body(request._request, conf.max_body_size)
+            app = authenticate(
+                inbound.query, conf.apps, now=int(time.time()), skew=conf.request_time_skew
+            )
+            payload = parse_body(body)
+            event = parse_event(resolve_command(inbound.query.command, payload), payload)
+        except CallbackError as error:
+            return _reject(inbound, error)
+        ingest(app.sdk_app_id, event, inbound)
+        return Response(success_envelope())
+
+    def http_method_not_allowed(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return _reject(
+            _inbound_request(request._request),
+            MethodNotAllowed(f"method {request.method} is not allowed; Tencent callbacks are POST"),
+        )
+
+    def handle_exception(self, exc: Exception) -> Response:
+        # Only unexpected errors reach here (the view raises no DRF exceptions of its own), and
+        # even they are answered in the envelope, so that Tencent's log shows a JSON reason.
+        if isinstance(exc, APIException):
+            status_code, info = exc.status_code, str(exc.detail)
+        else:
+            logger.exception("Unexpected error while handling a Tencent callback")
+            status_code, info = 500, "internal error"
+        return Response(failure_envelope(status_code, info), status=status_code)
+
+
+def _inbound_request(http_request: HttpRequest) -> InboundRequest:
+    return InboundRequest(
+        query=CallbackQuery.from_query_string(http_request.META.get("QUERY_STRING", "")),
+        remote_addr=parse_ip(http_request.META.get("REMOTE_ADDR", "")),
+    )
+
+
+def _read_body(http_request: HttpRequest, limit: int) -> bytes:
+    """The raw body, refusing more than ``limit`` bytes without reading them all.
+
+    Read straight from the stream so that Django's DATA_UPLOAD_MAX_MEMORY_SIZE, a limit for
+    form data, does not apply a second, different cap.
+    """
+    try:
+        declared = int(http_request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        declared = 0
+    if declared > limit:
+        raise BodyTooLarge(f"the body is {declared} bytes; at most {limit} are accepted")
+    body = http_request.read(limit + 1)
+    if len(body) > limit:
+        raise BodyTooLarge(f"the body is over {limit} bytes")
+    return body
+
+
+def _reject(inbound: InboundRequest, error: CallbackError) -> Response:
+    record_rejection(inbound, error)
+    # %r keeps attacker-chosen text on one line; neither the Sign nor a token is ever in it.
+    logger.warning(
+        "Rejected callback %r from %s for SdkAppid %s: %s %r",
+        inbound.query.command,
+        inbound.remote_addr,
+        inbound.query.sdk_app_id,
+        error.status_code,
+        error.info,
+    )
+    return Response(failure_envelope(error.status_code, error.info), status=error.status_code)
