@@ -57,17 +57,29 @@ def send_callback_received(
 
 
 def _send(signal: Signal, name: str, sender: type[Any], **kwargs: Any) -> list[str]:
-    """Send ``signal``; return one formatted traceback per receiver that raised."""
+    """Send ``signal``; return one formatted traceback per receiver that raised.
+
+    Django's ``send_robust`` already logs each failure with its traceback on the
+    ``django.dispatch`` logger; the line logged here says what it was about.
+    """
     failures = []
     for receiver, result in signal.send_robust(sender, **kwargs):
-        if isinstance(result, BaseException):
+        if isinstance(result, Exception):
             receiver_name = getattr(receiver, "__qualname__", repr(receiver))
             logger.error(
-                "Receiver %s of %s raised",
+                "Receiver %s of %s raised %r for %s",
                 receiver_name,
                 name,
-                exc_info=(type(result), result, result.__traceback__),
+                result,
+                _subject(kwargs),
             )
             formatted = "".join(traceback.format_exception(result)).rstrip()
             failures.append(f"{receiver_name}: {formatted}")
     return failures
+
+
+def _subject(kwargs: dict[str, Any]) -> str:
+    if "message" in kwargs:
+        message = kwargs["message"]
+        return f"message {message.pk} ({message.official_account} {message.msg_key})"
+    return f"delivery {kwargs['delivery'].pk} ({kwargs['command']})"

@@ -121,7 +121,7 @@ class CallbackView(APIView):
         else:
             logger.exception("Unexpected error while handling a Tencent callback")
             status_code, info = 500, "internal error"
-        return Response(failure_envelope(status_code, info), status=status_code)
+        return _envelope_response(status_code, info)
 
 
 def _inbound_request(http_request: HttpRequest) -> InboundRequest:
@@ -160,4 +160,12 @@ def _reject(inbound: InboundRequest, error: CallbackError) -> Response:
         error.status_code,
         error.info,
     )
-    return Response(failure_envelope(error.status_code, error.info), status=error.status_code)
+    return _envelope_response(error.status_code, error.info)
+
+
+def _envelope_response(status_code: int, info: str) -> Response:
+    response = Response(failure_envelope(status_code, info), status=status_code)
+    # This module has logged the failure already, without the URL. Django's request logger
+    # would log it again with the request attached, and the request's URL carries the Sign.
+    response._has_been_logged = True  # type: ignore[attr-defined]  # Django's own flag
+    return response

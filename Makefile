@@ -1,0 +1,38 @@
+# One entry point for developers and CI. `make run` starts the example project, `make test`
+# runs the test suite; both create the virtualenv and install requirements.txt first.
+#
+#   make run                     example project on http://127.0.0.1:8000 (SQLite by default)
+#   make test                    the tests (SQLite by default; set DATABASE_URL for PostgreSQL)
+#   make superuser               create an admin login for the example project
+#
+# PYTHON picks the interpreter (3.11 or newer), VENV the virtualenv folder.
+
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: install run test superuser migrations-check clean
+
+install: $(STAMP)
+
+$(STAMP): requirements.txt
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed; set PYTHON=python3.11 or newer.")'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements.txt
+	@touch $(STAMP)
+
+run: install
+	$(BIN)/python manage.py migrate
+	$(BIN)/python manage.py runserver 127.0.0.1:8000
+
+test: install
+	$(BIN)/python manage.py makemigrations --check --dry-run
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+superuser: install
+	$(BIN)/python manage.py createsuperuser
+
+clean:
+	rm -rf $(VENV) .pytest_cache
