@@ -10,6 +10,7 @@ SECRET_KEY = "tests-only-not-a-secret"
 DEBUG = False
 ALLOWED_HOSTS = ["testserver", "localhost", "127.0.0.1"]
 USE_TZ = True
+STATIC_URL = "static/"
 TIME_ZONE = "UTC"
 
 INSTALLED_APPS = [

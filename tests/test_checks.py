@@ -1,0 +1,63 @@
+from __future__ import annotations
+
+import pytest
+from django.core import checks
+from django.test import override_settings
+
+from tests.settings import INSTALLED_APPS
+
+
+def ids() -> list[str]:
+    return [message.id for message in checks.run_checks() if message.id and message.id.startswith("officialaccount_webhook.")]
+
+
+def test_test_settings_warn_only_about_their_unsigned_app() -> None:
+    assert ids() == ["officialaccount_webhook.W002"]
+
+
+def test_every_message_is_a_warning_with_a_hint() -> None:
+    with override_settings(
+        OFFICIALACCOUNT_WEBHOOK={"APPS": {}, "REQUEST_TIME_SKEW": 0},
+        INSTALLED_APPS=[app for app in INSTALLED_APPS if app != "rest_framework"],
+    ):
+        messages = [m for m in checks.run_checks() if m.id.startswith("officialaccount_webhook.")]
+    assert {m.id for m in messages} == {
+        "officialaccount_webhook.W001",
+        "officialaccount_webhook.W003",
+        "officialaccount_webhook.W004",
+    }
+    assert all(m.level == checks.WARNING and m.hint for m in messages)
+
+
+@override_settings(OFFICIALACCOUNT_WEBHOOK={})
+def test_no_app_configured() -> None:
+    assert ids() == ["officialaccount_webhook.W001"]
+
+
+@override_settings(OFFICIALACCOUNT_WEBHOOK={"APPS": {1: {}, 2: {"CALLBACK_TOKENS": ["t"]}, 3: {}}})
+def test_no_token_outside_debug_warns_per_app() -> None:
+    messages = [m for m in checks.run_checks() if m.id == "officialaccount_webhook.W002"]
+    assert [m.msg.split()[3] for m in messages] == ["1", "3"]
+
+
+@override_settings(DEBUG=True, OFFICIALACCOUNT_WEBHOOK={"APPS": {1: {}}})
+def test_no_token_is_fine_in_debug() -> None:
+    assert ids() == []
+
+
+def test_rest_framework_missing() -> None:
+    with override_settings(INSTALLED_APPS=[app for app in INSTALLED_APPS if app != "rest_framework"]):
+        assert "officialaccount_webhook.W003" in ids()
+
+
+@pytest.mark.parametrize(("skew", "warns"), [(0, True), (4, True), (5, False), (300, False), (3600, False), (3601, True)])
+def test_skew_that_makes_no_sense(skew: int, warns: bool) -> None:
+    with override_settings(OFFICIALACCOUNT_WEBHOOK={"APPS": {1: {"CALLBACK_TOKENS": ["t"]}}, "REQUEST_TIME_SKEW": skew}):
+        assert ("officialaccount_webhook.W004" in ids()) is warns
+
+
+@pytest.mark.parametrize("skew", [-1, "300", None])
+def test_malformed_settings_warn_instead_of_crashing(skew: object) -> None:
+    with override_settings(OFFICIALACCOUNT_WEBHOOK={"APPS": {1: {}}, "REQUEST_TIME_SKEW": skew}):
+        [message] = [m for m in checks.run_checks() if m.id == "officialaccount_webhook.W005"]
+    assert "REQUEST_TIME_SKEW" in message.msg

@@ -1,0 +1,71 @@
+"""The example project takes its configuration from the environment only."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SHOW = (
+    "import json; from django.conf import settings; from officialaccount_webhook.conf import get_settings; "
+    "c = get_settings(); print(json.dumps({'apps': {str(k): list(v.callback_tokens) for k, v in c.apps.items()}, "
+    "'db': settings.DATABASES['default']['ENGINE'], 'name': str(settings.DATABASES['default']['NAME']), "
+    "'debug': settings.DEBUG, 'hosts': settings.ALLOWED_HOSTS}))"
+)
+
+
+def manage(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("TENCENT_CHAT_", "DJANGO_", "DATABASE_URL"))}
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env=clean | env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def show(**env: str) -> dict[str, object]:
+    result = manage("shell", "-c", SHOW, **env)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def test_defaults_are_sqlite_in_the_project_folder_and_no_app() -> None:
+    config = show()
+    assert config["apps"] == {}
+    assert config["db"] == "django.db.backends.sqlite3"
+    assert config["name"] == str(ROOT / "project" / "db.sqlite3")
+    assert config["debug"] is True
+
+
+def test_app_and_rotated_tokens_from_the_environment() -> None:
+    config = show(
+        TENCENT_CHAT_SDKAPPID="1400000000",
+        TENCENT_CHAT_CALLBACK_TOKEN="new-token, old-token",
+        DATABASE_URL="postgres://postgres@127.0.0.1:5432/postgres",
+        DJANGO_ALLOWED_HOSTS="chat.example.com,api.example.com",
+    )
+    assert config["apps"] == {"1400000000": ["new-token", "old-token"]}
+    assert config["db"] == "django.db.backends.postgresql"
+    assert config["hosts"] == ["chat.example.com", "api.example.com"]
+
+
+def test_production_mode_requires_a_secret_key() -> None:
+    result = manage("check", DJANGO_DEBUG="0")
+    assert result.returncode != 0
+    assert "Set DJANGO_SECRET_KEY" in result.stderr
+    config = show(DJANGO_DEBUG="false", DJANGO_SECRET_KEY="x" * 50)
+    assert config["debug"] is False
+
+
+def test_check_warns_about_a_missing_token_in_production() -> None:
+    result = manage(
+        "check", TENCENT_CHAT_SDKAPPID="1400000000", DJANGO_DEBUG="0", DJANGO_SECRET_KEY="x" * 50
+    )
+    assert result.returncode == 0
+    assert "officialaccount_webhook.W002" in result.stderr

@@ -1,0 +1,86 @@
+"""Each signal is sent with exactly the arguments its docstring documents."""
+
+from __future__ import annotations
+
+import ast
+import inspect
+import re
+from typing import Any
+
+import pytest
+from django.dispatch import Signal
+
+from officialaccount_webhook import signals
+from officialaccount_webhook.models import CallbackDelivery, OfficialAccountMessage
+from officialaccount_webhook.protocol import AFTER_MSG_WITHDRAW
+from tests.conftest import callback_query, sample
+
+pytestmark = pytest.mark.django_db
+
+
+def documented_arguments() -> dict[str, set[str]]:
+    """Argument names from the "Arguments:" section of each signal's docstring in signals.py."""
+    tree = ast.parse(inspect.getsource(signals))
+    documented: dict[str, set[str]] = {}
+    body = tree.body
+    for statement, following in zip(body, body[1:], strict=False):
+        if isinstance(statement, ast.Assign) and isinstance(following, ast.Expr):
+            name = statement.targets[0].id  # type: ignore[attr-defined]
+            doc = following.value.value  # type: ignore[attr-defined]
+            section = doc.split("Arguments:", 1)[1]
+            documented[name] = set(re.findall(r"^\s{4}(\w+):", section, re.MULTILINE))
+    return documented
+
+
+def test_every_signal_is_documented() -> None:
+    declared = {name for name, value in vars(signals).items() if isinstance(value, Signal)}
+    assert set(documented_arguments()) == declared == {
+        "message_received",
+        "message_recalled",
+        "callback_received",
+    }
+
+
+def capture(signal: Signal, action: Any) -> list[dict[str, Any]]:
+    calls: list[dict[str, Any]] = []
+
+    def receiver(**kwargs: Any) -> None:
+        calls.append(kwargs)
+
+    signal.connect(receiver)
+    try:
+        action()
+    finally:
+        signal.disconnect(receiver)
+    return calls
+
+
+def test_message_received_arguments(post_callback: Any) -> None:
+    [call] = capture(signals.message_received, lambda: post_callback(sample("image")))
+    assert set(call) - {"signal"} == documented_arguments()["message_received"]
+    assert call["sender"] is OfficialAccountMessage
+    assert isinstance(call["message"], OfficialAccountMessage)
+    assert call["message"].pk is not None
+
+
+def test_message_recalled_arguments(post_callback: Any) -> None:
+    post_callback(sample("doc-example"))
+    [call] = capture(
+        signals.message_recalled,
+        lambda: post_callback(sample("withdraw"), callback_query(command=AFTER_MSG_WITHDRAW)),
+    )
+    assert set(call) - {"signal"} == documented_arguments()["message_recalled"]
+    assert call["sender"] is OfficialAccountMessage
+    assert call["message"].recalled_at is not None
+
+
+def test_callback_received_arguments(post_callback: Any) -> None:
+    command = "Group.CallbackAfterSendMsg"
+    payload = {"CallbackCommand": command, "GroupId": "@TGS#1"}
+    [call] = capture(signals.callback_received, lambda: post_callback(payload, callback_query(command=command)))
+    assert set(call) - {"signal"} == documented_arguments()["callback_received"]
+    assert call["sender"] is CallbackDelivery
+    assert call["command"] == command
+    assert call["payload"] == payload
+    assert call["sdk_app_id"] == 1400000000
+    assert isinstance(call["delivery"], CallbackDelivery)
