@@ -29,6 +29,7 @@ MAX_ACCOUNT_LENGTH = 128
 MAX_MSG_KEY_LENGTH = 128
 MAX_COMMAND_LENGTH = 128
 MAX_OPT_PLATFORM_LENGTH = 64
+MAX_INFO_LENGTH = 500
 
 # Far deeper than any message element Tencent defines (three levels), and far below the
 # recursion limits of the JSON encoder and of the databases' JSON types.
@@ -46,6 +47,9 @@ class CallbackError(Exception):
     status_code = 400
 
     def __init__(self, info: str) -> None:
+        # Field paths come from the request; keep a hostile one from filling a response or a row.
+        if len(info) > MAX_INFO_LENGTH:
+            info = info[: MAX_INFO_LENGTH - 1] + "…"
         super().__init__(info)
         self.info = info
 
@@ -98,7 +102,12 @@ class CallbackQuery:
 
     @classmethod
     def from_query_string(cls, query_string: str) -> CallbackQuery:
-        pairs = parse_qsl(query_string, keep_blank_values=True)
+        # Invalid UTF-8 becomes U+FFFD (parse_qsl's default), and so does NUL, which PostgreSQL
+        # cannot store: a mangled value then fails validation instead of failing the INSERT.
+        pairs = [
+            (name, value.replace("\x00", "\ufffd"))
+            for name, value in parse_qsl(query_string, keep_blank_values=True)
+        ]
         # The last value wins for a repeated name, as with Django's QueryDict.
         params = {name: value for name, value in pairs}
         return cls(

@@ -572,3 +572,49 @@ def test_secrets_never_reach_the_logs(post_callback: Any, caplog: pytest.LogCapt
         text = record.getMessage() + str(record.args) + str(getattr(record, "request", ""))
         for secret in (TOKEN, "previous-token", good["Sign"], bad["Sign"]):
             assert secret not in text
+
+
+# ---------------------------------------------------------------- hostile input
+
+
+def signed_raw_query(extra: str) -> str:
+    from urllib.parse import urlencode
+
+    return urlencode(callback_query()) + "&" + extra
+
+
+@pytest.mark.parametrize(
+    ("extra", "status"),
+    [
+        ("CallbackCommand=%00", 400),
+        ("CallbackCommand=Group.Callback%00", 400),
+        ("OptPlatform=i%00OS", 200),
+        ("OptPlatform=%ff%fe", 200),
+        ("ClientIP=%00", 200),
+        ("SdkAppid=%00", 403),
+        ("SdkAppid=%ff", 403),
+        ("RequestTime=%00", 403),
+        ("Sign=%00", 403),
+        ("CallbackCommand=" + "x" * 5000, 400),
+    ],
+)
+def test_hostile_query_strings_get_a_clear_answer(db: None, client: Client, extra: str, status: int) -> None:
+    url = f"{reverse('officialaccount_webhook:callback')}?{signed_raw_query(extra)}"
+    with_body = json.dumps(sample("text"))
+    response = client.post(url, data=with_body, content_type="application/json")
+    assert response.status_code == status, response.content
+    assert CallbackDelivery.objects.count() == 1
+    assert OfficialAccountMessage.objects.count() == (1 if status == 200 else 0)
+
+
+def test_nul_in_the_platform_is_replaced_not_fatal(post_callback: Any) -> None:
+    post_callback(sample("text"), callback_query(OptPlatform="i\x00OS"))
+    assert OfficialAccountMessage.objects.get().opt_platform == "i\ufffdOS"
+
+
+def test_error_info_is_bounded(post_callback: Any) -> None:
+    payload = sample("text") | {"k" * 5000: "a\x00b"}
+    response = post_callback(payload)
+    assert response.status_code == 400
+    assert len(response.json()["ErrorInfo"]) == 500
+    assert len(CallbackDelivery.objects.get().reason) == 500
