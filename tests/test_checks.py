@@ -6,6 +6,9 @@ from django.test import override_settings
 
 from tests.settings import INSTALLED_APPS
 
+# run_checks() runs Django's own checks too, and on Django 6 some of them query the database.
+pytestmark = pytest.mark.django_db
+
 
 def ids() -> list[str]:
     return [message.id for message in checks.run_checks() if message.id and message.id.startswith("officialaccount_webhook.")]
