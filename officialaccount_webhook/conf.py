@@ -1,4 +1,4 @@
-"""The app's settings: one dict, ``settings.OFFICIALACCOUNT_WEBHOOK``, read through ``get_settings()``.
+"""The app's settings: one dict, ``settings.OFFICIALACCOUNT_WEBHOOK``, read by ``get_settings()``.
 
 Every caller goes through :func:`get_settings`, which reads Django's settings at call time, so
 ``override_settings`` works in tests. The parsed result is reused for as long as the same dict
@@ -161,7 +161,9 @@ def _reject_unknown_keys(raw: Mapping[Any, Any], known: frozenset[str], where: s
     # switch authentication off.
     unknown = sorted(str(key) for key in raw if key not in known)
     if unknown:
-        raise _error(where, f"unknown key(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+        raise _error(
+            where, f"unknown key(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}"
+        )
 
 
 def _error(where: str, problem: str) -> ImproperlyConfigured:

@@ -71,7 +71,9 @@ def record_rejection(request: InboundRequest, error: CallbackError) -> CallbackD
     )
 
 
-def _store_message(sdk_app_id: int, event: SentMessage, request: InboundRequest) -> CallbackDelivery:
+def _store_message(
+    sdk_app_id: int, event: SentMessage, request: InboundRequest
+) -> CallbackDelivery:
     using = router.db_for_write(OfficialAccountMessage)
     with transaction.atomic(using=using):
         message, created = _insert_once(using, sdk_app_id, event, request.query)
@@ -93,7 +95,11 @@ def _insert_once(
     using: str, sdk_app_id: int, event: SentMessage, query: CallbackQuery
 ) -> tuple[OfficialAccountMessage, bool]:
     messages = OfficialAccountMessage.objects.using(using)
-    key = {"sdk_app_id": sdk_app_id, "official_account": event.official_account, "msg_key": event.msg_key}
+    key = {
+        "sdk_app_id": sdk_app_id,
+        "official_account": event.official_account,
+        "msg_key": event.msg_key,
+    }
     # The loop covers a rare race: the row that made our insert conflict belonged to a
     # transaction that then rolled back, so it is gone by the time we look for it.
     for _attempt in range(3):
@@ -169,7 +175,9 @@ def _hand_on(sdk_app_id: int, event: OtherCallback, request: InboundRequest) -> 
 def _on_commit_hand_on(
     using: str, delivery: CallbackDelivery, sdk_app_id: int, payload: dict[str, Any]
 ) -> None:
-    transaction.on_commit(partial(send_callback_received, delivery, sdk_app_id, payload), using=using)
+    transaction.on_commit(
+        partial(send_callback_received, delivery, sdk_app_id, payload), using=using
+    )
 
 
 def _create_delivery(

@@ -4,7 +4,12 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from .protocol import MAX_ACCOUNT_LENGTH, MAX_COMMAND_LENGTH, MAX_MSG_KEY_LENGTH, MAX_OPT_PLATFORM_LENGTH
+from .protocol import (
+    MAX_ACCOUNT_LENGTH,
+    MAX_COMMAND_LENGTH,
+    MAX_MSG_KEY_LENGTH,
+    MAX_OPT_PLATFORM_LENGTH,
+)
 
 
 class OfficialAccountMessageQuerySet(models.QuerySet["OfficialAccountMessage"]):
@@ -26,7 +31,9 @@ class OfficialAccountMessage(models.Model):
     sdk_app_id = models.BigIntegerField(_("SDKAppID"))
     official_account = models.CharField(_("official account"), max_length=MAX_ACCOUNT_LENGTH)
     msg_key = models.CharField(_("MsgKey"), max_length=MAX_MSG_KEY_LENGTH)
-    msg_time = models.DateTimeField(_("message time"), help_text=_("Tencent's server time (MsgTime)."))
+    msg_time = models.DateTimeField(
+        _("message time"), help_text=_("Tencent's server time (MsgTime).")
+    )
     online_only = models.BooleanField(_("online only"), default=False)
     msg_body = models.JSONField(_("message body"), help_text=_("MsgBody exactly as received."))
     cloud_custom_data = models.TextField(_("cloud custom data"), blank=True, default="")
@@ -35,17 +42,24 @@ class OfficialAccountMessage(models.Model):
         _("client IP"), null=True, blank=True, help_text=_("ClientIP from the callback URL.")
     )
     opt_platform = models.CharField(
-        _("platform"), max_length=MAX_OPT_PLATFORM_LENGTH, blank=True, default="",
+        _("platform"),
+        max_length=MAX_OPT_PLATFORM_LENGTH,
+        blank=True,
+        default="",
         help_text=_("OptPlatform from the callback URL, e.g. RESTAPI, Web, iOS."),
     )
     extra = models.JSONField(
-        _("other body fields"), default=dict, blank=True,
+        _("other body fields"),
+        default=dict,
+        blank=True,
         help_text=_("Keys of the callback body beyond the documented ones, kept as received."),
     )
     received_at = models.DateTimeField(_("received at"), default=timezone.now)
     recalled_at = models.DateTimeField(_("recalled at"), null=True, blank=True)
     receiver_error = models.TextField(
-        _("receiver error"), blank=True, default="",
+        _("receiver error"),
+        blank=True,
+        default="",
         help_text=_("Traceback of the last message_received receiver that raised, if any."),
     )
     receiver_failed_at = models.DateTimeField(_("receiver failed at"), null=True, blank=True)
@@ -104,7 +118,9 @@ class CallbackDelivery(models.Model):
         verbose_name = _("callback delivery")
         verbose_name_plural = _("callback deliveries")
         ordering = ("-received_at", "-id")
-        indexes = (models.Index(fields=("-received_at", "-id"), name="officialaccount_delivery_at"),)
+        indexes = (
+            models.Index(fields=("-received_at", "-id"), name="officialaccount_delivery_at"),
+        )
 
     def __str__(self) -> str:
         return f"{self.command or '?'} {self.outcome} at {self.received_at:%Y-%m-%d %H:%M:%S}"

@@ -213,7 +213,9 @@ def resolve_command(query_command: str, payload: Mapping[str, Any]) -> str:
     """The callback's command, from the query string and the body, which must agree."""
     body_command = payload.get("CallbackCommand")
     if body_command is not None and not isinstance(body_command, str):
-        raise MalformedCallback("CallbackCommand", f"must be a string, not {_json_type(body_command)}")
+        raise MalformedCallback(
+            "CallbackCommand", f"must be a string, not {_json_type(body_command)}"
+        )
     if query_command and body_command and query_command != body_command:
         raise MalformedCallback(
             "CallbackCommand",

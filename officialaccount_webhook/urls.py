@@ -1,4 +1,7 @@
-"""Include in a project's URLconf, e.g. ``path("webhooks/tencent-chat/", include("officialaccount_webhook.urls"))``."""
+"""The webhook's URL. Include it in a project's URLconf::
+
+path("webhooks/tencent-chat/", include("officialaccount_webhook.urls"))
+"""
 
 from django.urls import path
 

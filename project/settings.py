@@ -42,7 +42,7 @@ if not SECRET_KEY:
     if not DEBUG:
         raise ImproperlyConfigured("Set DJANGO_SECRET_KEY when DJANGO_DEBUG is off.")
     # Only ever used with DEBUG on, on a developer's machine.
-    SECRET_KEY = "django-insecure-example-project-only"
+    SECRET_KEY = "django-insecure-example-project-only"  # noqa: S105  (DEBUG only)
 
 ALLOWED_HOSTS = _env_list("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]")
 

@@ -67,7 +67,9 @@ PostCallback = Callable[..., Any]
 
 
 @pytest.fixture
-def post_callback(db: None, client: Client, django_capture_on_commit_callbacks: Any) -> PostCallback:
+def post_callback(
+    db: None, client: Client, django_capture_on_commit_callbacks: Any
+) -> PostCallback:
     """POST a callback the way Tencent does and run the on-commit signals, as in production."""
 
     def post(
@@ -78,10 +80,7 @@ def post_callback(db: None, client: Client, django_capture_on_commit_callbacks: 
         content_type: str = "application/json",
         **headers: str,
     ) -> Any:
-        if isinstance(body, bytes | str):
-            data = body
-        else:
-            data = json.dumps(body)
+        data = body if isinstance(body, bytes | str) else json.dumps(body)
         with django_capture_on_commit_callbacks(execute=True):
             return client.post(
                 callback_url(callback_query() if query is None else query),

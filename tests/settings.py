@@ -47,8 +47,13 @@ TEMPLATES = [
     },
 ]
 
-DATABASES = {"default": dj_database_url.parse(os.environ.get("DATABASE_URL") or "sqlite://:memory:")}
-if os.environ.get("REQUIRE_POSTGRES") and DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
+DATABASES = {
+    "default": dj_database_url.parse(os.environ.get("DATABASE_URL") or "sqlite://:memory:")
+}
+if (
+    os.environ.get("REQUIRE_POSTGRES")
+    and DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql"
+):
     raise ImproperlyConfigured("REQUIRE_POSTGRES is set but DATABASE_URL is not a PostgreSQL URL.")
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

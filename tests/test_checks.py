@@ -11,7 +11,11 @@ pytestmark = pytest.mark.django_db
 
 
 def ids() -> list[str]:
-    return [message.id for message in checks.run_checks() if message.id and message.id.startswith("officialaccount_webhook.")]
+    return [
+        message.id
+        for message in checks.run_checks()
+        if message.id and message.id.startswith("officialaccount_webhook.")
+    ]
 
 
 def test_test_settings_warn_only_about_their_unsigned_app() -> None:
@@ -49,13 +53,19 @@ def test_no_token_is_fine_in_debug() -> None:
 
 
 def test_rest_framework_missing() -> None:
-    with override_settings(INSTALLED_APPS=[app for app in INSTALLED_APPS if app != "rest_framework"]):
+    with override_settings(
+        INSTALLED_APPS=[app for app in INSTALLED_APPS if app != "rest_framework"]
+    ):
         assert "officialaccount_webhook.W003" in ids()
 
 
-@pytest.mark.parametrize(("skew", "warns"), [(0, True), (4, True), (5, False), (300, False), (3600, False), (3601, True)])
+@pytest.mark.parametrize(
+    ("skew", "warns"), [(0, True), (4, True), (5, False), (300, False), (3600, False), (3601, True)]
+)
 def test_skew_that_makes_no_sense(skew: int, warns: bool) -> None:
-    with override_settings(OFFICIALACCOUNT_WEBHOOK={"APPS": {1: {"CALLBACK_TOKENS": ["t"]}}, "REQUEST_TIME_SKEW": skew}):
+    with override_settings(
+        OFFICIALACCOUNT_WEBHOOK={"APPS": {1: {"CALLBACK_TOKENS": ["t"]}}, "REQUEST_TIME_SKEW": skew}
+    ):
         assert ("officialaccount_webhook.W004" in ids()) is warns
 
 

@@ -34,7 +34,9 @@ def post_in_parallel(body: dict[str, Any], query: dict[str, str]) -> list[int]:
         try:
             client = Client()
             barrier.wait(timeout=10)
-            response = client.post(callback_url(query), data=json.dumps(body), content_type="application/json")
+            response = client.post(
+                callback_url(query), data=json.dumps(body), content_type="application/json"
+            )
             statuses.append(response.status_code)
         except BaseException as exc:  # reported below, in the test's own thread
             errors.append(exc)
@@ -76,7 +78,11 @@ def test_parallel_deliveries_of_one_message_store_one_row_and_send_one_signal() 
 
 
 def test_parallel_withdrawals_recall_once() -> None:
-    Client().post(callback_url(callback_query()), data=json.dumps(sample("doc-example")), content_type="application/json")
+    Client().post(
+        callback_url(callback_query()),
+        data=json.dumps(sample("doc-example")),
+        content_type="application/json",
+    )
     calls, disconnect = counting(message_recalled)
     try:
         statuses = post_in_parallel(sample("withdraw"), callback_query(command=AFTER_MSG_WITHDRAW))

@@ -47,7 +47,10 @@ def test_full_app() -> None:
     app = conf.apps[1400000000]
     assert app.callback_tokens == ("new", "old")
     assert (app.secret_key, app.admin_identifier, app.region, app.api_base_url) == (
-        "s3cret", "ops", "singapore", "http://127.0.0.1:9000",
+        "s3cret",
+        "ops",
+        "singapore",
+        "http://127.0.0.1:9000",
     )
     assert conf.apps[1400000001].callback_tokens == ("only",)
     assert (conf.request_time_skew, conf.max_body_size) == (60, 65536)
@@ -65,7 +68,10 @@ def test_full_app() -> None:
         ({"APPS": {True: {}}}, "positive integer SDKAppID"),
         ({"APPS": {1: {}, "1": {}}}, "repeats an SDKAppID"),
         ({"APPS": {1: None}}, "must be a dict"),
-        ({"APPS": {1: {"CALLBACK_TOKENS": "token"}}}, "CALLBACK_TOKENS'\\]: must be a list of strings"),
+        (
+            {"APPS": {1: {"CALLBACK_TOKENS": "token"}}},
+            "CALLBACK_TOKENS'\\]: must be a list of strings",
+        ),
         ({"APPS": {1: {"CALLBACK_TOKENS": ["", "x"]}}}, "must hold only non-empty strings"),
         ({"APPS": {1: {"CALLBACK_TOKEN": ["x"]}}}, "unknown key\\(s\\) CALLBACK_TOKEN"),
         ({"APPS": {1: {"SECRET_KEY": 5}}}, "SECRET_KEY'\\]: must be a string"),

@@ -9,16 +9,29 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-SHOW = (
-    "import json; from django.conf import settings; from officialaccount_webhook.conf import get_settings; "
-    "c = get_settings(); print(json.dumps({'apps': {str(k): list(v.callback_tokens) for k, v in c.apps.items()}, "
-    "'db': settings.DATABASES['default']['ENGINE'], 'name': str(settings.DATABASES['default']['NAME']), "
-    "'debug': settings.DEBUG, 'hosts': settings.ALLOWED_HOSTS}))"
-)
+SHOW = """
+import json
+from django.conf import settings
+from officialaccount_webhook.conf import get_settings
+
+apps = {str(key): list(app.callback_tokens) for key, app in get_settings().apps.items()}
+database = settings.DATABASES["default"]
+print(json.dumps({
+    "apps": apps,
+    "db": database["ENGINE"],
+    "name": str(database["NAME"]),
+    "debug": settings.DEBUG,
+    "hosts": settings.ALLOWED_HOSTS,
+}))
+"""
 
 
 def manage(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(("TENCENT_CHAT_", "DJANGO_", "DATABASE_URL"))}
+    clean = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("TENCENT_CHAT_", "DJANGO_", "DATABASE_URL"))
+    }
     return subprocess.run(
         [sys.executable, "manage.py", *args],
         cwd=ROOT,

@@ -166,8 +166,12 @@ def test_null_cloud_custom_data_is_empty() -> None:
 
 
 def test_unknown_element_type_is_accepted() -> None:
-    payload = sample("text") | {"MsgBody": [{"MsgType": "TIMRelayElem", "MsgContent": {"Title": "t"}}]}
-    assert SentMessage.from_payload(AFTER_SEND_MSG, payload).msg_body[0]["MsgType"] == "TIMRelayElem"
+    payload = sample("text") | {
+        "MsgBody": [{"MsgType": "TIMRelayElem", "MsgContent": {"Title": "t"}}]
+    }
+    assert (
+        SentMessage.from_payload(AFTER_SEND_MSG, payload).msg_body[0]["MsgType"] == "TIMRelayElem"
+    )
 
 
 SENT_REFUSALS = [
@@ -216,7 +220,9 @@ def test_withdrawal() -> None:
 
 
 def test_withdrawal_repeated_keys_counted_once() -> None:
-    payload = sample("withdraw") | {"WithdrawMsgList": [{"MsgKey": "a"}, {"MsgKey": "b"}, {"MsgKey": "a"}]}
+    payload = sample("withdraw") | {
+        "WithdrawMsgList": [{"MsgKey": "a"}, {"MsgKey": "b"}, {"MsgKey": "a"}]
+    }
     assert MessageWithdrawal.from_payload(AFTER_MSG_WITHDRAW, payload).msg_keys == ("a", "b")
 
 

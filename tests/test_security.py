@@ -15,8 +15,12 @@ UNSIGNED = TencentApp(sdk_app_id=1400000001)
 APPS = {SIGNED.sdk_app_id: SIGNED, UNSIGNED.sdk_app_id: UNSIGNED}
 
 
-def query(sdk_app_id: str = "1400000000", sign: str | None = None, request_time: str = str(NOW),
-          token: str = "new-token") -> CallbackQuery:
+def query(
+    sdk_app_id: str = "1400000000",
+    sign: str | None = None,
+    request_time: str = str(NOW),
+    token: str = "new-token",
+) -> CallbackQuery:
     params = f"SdkAppid={sdk_app_id}&CallbackCommand=OfficialAccount.CallbackAfterSendMsg"
     if request_time:
         params += f"&RequestTime={request_time}"
@@ -64,7 +68,8 @@ def test_app_without_tokens_needs_no_sign() -> None:
         (CallbackQuery.from_query_string("CallbackCommand=x"), "SdkAppid is missing"),
         (query(sdk_app_id="abc"), "SdkAppid is missing or not a number"),
         (query(sdk_app_id="+1400000000"), "SdkAppid is missing or not a number"),
-        (query(sdk_app_id="１４００"), "SdkAppid is missing or not a number"),
+        # Fullwidth digits are digits to str.isdigit(), but not an SdkAppid.
+        (query(sdk_app_id="１４００"), "SdkAppid is missing or not a number"),  # noqa: RUF001
         (query(sdk_app_id="1400000099"), "SdkAppid 1400000099 is not configured"),
         (query(sign=""), "Sign is missing"),
         (query(request_time="", sign="a" * 64), "RequestTime is missing"),

@@ -36,7 +36,9 @@ def test_sends_every_sample_signed_with_the_configured_token(live_server: Any) -
         assert f"after-send-{name}: 200 " in output
     assert f"All {len(names)} callbacks were answered with 200." in output
     assert OfficialAccountMessage.objects.count() == len(names)
-    assert set(OfficialAccountMessage.objects.values_list("client_ip", "opt_platform")) == {("127.0.0.1", "RESTAPI")}
+    assert set(OfficialAccountMessage.objects.values_list("client_ip", "opt_platform")) == {
+        ("127.0.0.1", "RESTAPI")
+    }
     assert set(CallbackDelivery.objects.values_list("outcome", flat=True)) == {"accepted"}
 
 
@@ -63,6 +65,17 @@ def test_several_apps_need_a_choice(live_server: Any) -> None:
     assert set(OfficialAccountMessage.objects.values_list("sdk_app_id", flat=True)) == {2}
 
 
+def test_only_http_urls() -> None:
+    with pytest.raises(CommandError, match="URL must start with http"):
+        run("file:///etc/passwd", "--sdkappid", "1400000000")
+
+
 def test_unreachable_server_is_reported() -> None:
     with pytest.raises(CommandError):
-        run("http://127.0.0.1:9/webhooks/tencent-chat/", "--sdkappid", "1400000000", "--timeout", "2")
+        run(
+            "http://127.0.0.1:9/webhooks/tencent-chat/",
+            "--sdkappid",
+            "1400000000",
+            "--timeout",
+            "2",
+        )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import inspect
 import re
+from itertools import pairwise
 from typing import Any
 
 import pytest
@@ -23,7 +24,7 @@ def documented_arguments() -> dict[str, set[str]]:
     tree = ast.parse(inspect.getsource(signals))
     documented: dict[str, set[str]] = {}
     body = tree.body
-    for statement, following in zip(body, body[1:], strict=False):
+    for statement, following in pairwise(body):
         if isinstance(statement, ast.Assign) and isinstance(following, ast.Expr):
             name = statement.targets[0].id  # type: ignore[attr-defined]
             doc = following.value.value  # type: ignore[attr-defined]
@@ -34,11 +35,15 @@ def documented_arguments() -> dict[str, set[str]]:
 
 def test_every_signal_is_documented() -> None:
     declared = {name for name, value in vars(signals).items() if isinstance(value, Signal)}
-    assert set(documented_arguments()) == declared == {
-        "message_received",
-        "message_recalled",
-        "callback_received",
-    }
+    assert (
+        set(documented_arguments())
+        == declared
+        == {
+            "message_received",
+            "message_recalled",
+            "callback_received",
+        }
+    )
 
 
 def capture(signal: Signal, action: Any) -> list[dict[str, Any]]:
@@ -77,7 +82,9 @@ def test_message_recalled_arguments(post_callback: Any) -> None:
 def test_callback_received_arguments(post_callback: Any) -> None:
     command = "Group.CallbackAfterSendMsg"
     payload = {"CallbackCommand": command, "GroupId": "@TGS#1"}
-    [call] = capture(signals.callback_received, lambda: post_callback(payload, callback_query(command=command)))
+    [call] = capture(
+        signals.callback_received, lambda: post_callback(payload, callback_query(command=command))
+    )
     assert set(call) - {"signal"} == documented_arguments()["callback_received"]
     assert call["sender"] is CallbackDelivery
     assert call["command"] == command

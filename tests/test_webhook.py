@@ -46,7 +46,9 @@ def test_route_is_named_and_namespaced() -> None:
 
 
 @pytest.mark.parametrize("name", element_samples())
-def test_each_element_type_is_stored_once(post_callback: Any, signal_log: SignalLog, name: str) -> None:
+def test_each_element_type_is_stored_once(
+    post_callback: Any, signal_log: SignalLog, name: str
+) -> None:
     payload = sample(name)
     response = post_callback(payload)
     assert response.status_code == 200
@@ -87,10 +89,15 @@ def test_body_is_stored_exactly_as_received(post_callback: Any) -> None:
 def test_extra_body_keys_are_kept(post_callback: Any) -> None:
     payload = sample("text") | {"OfflinePushInfo": {"Desc": "new"}, "Future": 1}
     post_callback(payload)
-    assert OfficialAccountMessage.objects.get().extra == {"OfflinePushInfo": {"Desc": "new"}, "Future": 1}
+    assert OfficialAccountMessage.objects.get().extra == {
+        "OfflinePushInfo": {"Desc": "new"},
+        "Future": 1,
+    }
 
 
-@pytest.mark.parametrize("content_type", ["application/json", "text/plain", "application/x-www-form-urlencoded", ""])
+@pytest.mark.parametrize(
+    "content_type", ["application/json", "text/plain", "application/x-www-form-urlencoded", ""]
+)
 def test_content_type_does_not_matter(post_callback: Any, content_type: str) -> None:
     response = post_callback(json.dumps(sample("text")), content_type=content_type)
     assert response.json() == OK
@@ -169,7 +176,9 @@ def test_same_msg_key_under_another_app_is_another_message(post_callback: Any) -
 
 def test_lookup_by_msg_key(post_callback: Any) -> None:
     post_callback(sample("text"))
-    found = OfficialAccountMessage.objects.get_by_msg_key(SIGNED_APP, "@TOA#_2J4SZEAEL", "71_1_1717000000")
+    found = OfficialAccountMessage.objects.get_by_msg_key(
+        SIGNED_APP, "@TOA#_2J4SZEAEL", "71_1_1717000000"
+    )
     assert found.msg_body == sample("text")["MsgBody"]
     with pytest.raises(OfficialAccountMessage.DoesNotExist):
         OfficialAccountMessage.objects.get_by_msg_key(SIGNED_APP, "@TOA#_OTHER", "71_1_1717000000")
@@ -217,10 +226,20 @@ def test_sign_of_another_request_time_is_refused(post_callback: Any) -> None:
     assert_fail(post_callback(sample("text"), query), 403, "Sign does not match")
 
 
-@override_settings(OFFICIALACCOUNT_WEBHOOK={"APPS": {SIGNED_APP: {"CALLBACK_TOKENS": [TOKEN]}}, "REQUEST_TIME_SKEW": 10})
+@override_settings(
+    OFFICIALACCOUNT_WEBHOOK={
+        "APPS": {SIGNED_APP: {"CALLBACK_TOKENS": [TOKEN]}},
+        "REQUEST_TIME_SKEW": 10,
+    }
+)
 def test_skew_setting_is_honoured(post_callback: Any) -> None:
-    assert_fail(post_callback(sample("text"), callback_query(request_time=int(time.time()) - 60)), 403)
-    assert post_callback(sample("text"), callback_query(request_time=int(time.time()) - 5)).json() == OK
+    assert_fail(
+        post_callback(sample("text"), callback_query(request_time=int(time.time()) - 60)), 403
+    )
+    assert (
+        post_callback(sample("text"), callback_query(request_time=int(time.time()) - 5)).json()
+        == OK
+    )
 
 
 @pytest.mark.parametrize(
@@ -257,7 +276,9 @@ def test_bodies_that_are_not_a_json_object(post_callback: Any, body: bytes, info
         ({"CloudCustomData": "a\u0000b"}, "CloudCustomData: contains a NUL character"),
     ],
 )
-def test_malformed_messages_name_the_field(post_callback: Any, change: dict[str, Any], info: str) -> None:
+def test_malformed_messages_name_the_field(
+    post_callback: Any, change: dict[str, Any], info: str
+) -> None:
     payload = sample("text")
     for key, value in change.items():
         if value is None:
@@ -278,10 +299,17 @@ def test_command_in_query_and_body_disagree(post_callback: Any, signal_log: Sign
 def test_command_nowhere(post_callback: Any) -> None:
     payload = sample("text")
     del payload["CallbackCommand"]
-    assert_fail(post_callback(payload, callback_query(command=None)), 400, "CallbackCommand: required")
+    assert_fail(
+        post_callback(payload, callback_query(command=None)), 400, "CallbackCommand: required"
+    )
 
 
-@override_settings(OFFICIALACCOUNT_WEBHOOK={"APPS": {SIGNED_APP: {"CALLBACK_TOKENS": [TOKEN]}}, "MAX_BODY_SIZE": 2000})
+@override_settings(
+    OFFICIALACCOUNT_WEBHOOK={
+        "APPS": {SIGNED_APP: {"CALLBACK_TOKENS": [TOKEN]}},
+        "MAX_BODY_SIZE": 2000,
+    }
+)
 def test_body_over_the_cap(post_callback: Any) -> None:
     payload = sample("text")
     payload["MsgBody"][0]["MsgContent"]["Text"] = "x" * 2000
@@ -302,9 +330,16 @@ def test_cap_holds_when_content_length_understates_the_body(db: None) -> None:
     from officialaccount_webhook.views import CallbackView
 
     body = json.dumps(sample("text")).encode()
-    request = RequestFactory().post(callback_url(callback_query()), data=body, content_type="application/json")
+    request = RequestFactory().post(
+        callback_url(callback_query()), data=body, content_type="application/json"
+    )
     request.META["CONTENT_LENGTH"] = "10"  # a lie: the stream holds more
-    with override_settings(OFFICIALACCOUNT_WEBHOOK={"APPS": {SIGNED_APP: {"CALLBACK_TOKENS": [TOKEN]}}, "MAX_BODY_SIZE": 50}):
+    with override_settings(
+        OFFICIALACCOUNT_WEBHOOK={
+            "APPS": {SIGNED_APP: {"CALLBACK_TOKENS": [TOKEN]}},
+            "MAX_BODY_SIZE": 50,
+        }
+    ):
         response = CallbackView.as_view()(request)
     assert response.status_code == 413
     assert json.loads(response.rendered_content)["ErrorInfo"] == "the body is over 50 bytes"
@@ -343,7 +378,11 @@ def test_other_commands_are_acknowledged_and_handed_on(
     assert response.json() == OK
     assert OfficialAccountMessage.objects.count() == 0
     delivery = CallbackDelivery.objects.get()
-    assert (delivery.outcome, delivery.command, delivery.body) == (Outcome.OTHER_COMMAND, command, payload)
+    assert (delivery.outcome, delivery.command, delivery.body) == (
+        Outcome.OTHER_COMMAND,
+        command,
+        payload,
+    )
     assert signal_log.received == []
     [call] = signal_log.callbacks
     assert call["command"] == command
@@ -352,9 +391,13 @@ def test_other_commands_are_acknowledged_and_handed_on(
     assert call["delivery"] == delivery
 
 
-def test_other_commands_still_need_authentication(post_callback: Any, signal_log: SignalLog) -> None:
+def test_other_commands_still_need_authentication(
+    post_callback: Any, signal_log: SignalLog
+) -> None:
     command = "Group.CallbackAfterSendMsg"
-    response = post_callback({"CallbackCommand": command}, callback_query(command=command, token="bad"))
+    response = post_callback(
+        {"CallbackCommand": command}, callback_query(command=command, token="bad")
+    )
     assert_fail(response, 403)
     assert signal_log.callbacks == []
 
@@ -363,13 +406,18 @@ def test_after_send_msg_is_also_handed_on(post_callback: Any, signal_log: Signal
     post_callback(sample("text"))
     post_callback(sample("text"))
     assert [call["command"] for call in signal_log.callbacks] == [AFTER_SEND_MSG, AFTER_SEND_MSG]
-    assert [call["delivery"].outcome for call in signal_log.callbacks] == [Outcome.ACCEPTED, Outcome.DUPLICATE]
+    assert [call["delivery"].outcome for call in signal_log.callbacks] == [
+        Outcome.ACCEPTED,
+        Outcome.DUPLICATE,
+    ]
 
 
 # ---------------------------------------------------------------- withdrawal
 
 
-def test_withdrawal_marks_stored_messages_recalled_once(post_callback: Any, signal_log: SignalLog) -> None:
+def test_withdrawal_marks_stored_messages_recalled_once(
+    post_callback: Any, signal_log: SignalLog
+) -> None:
     post_callback(sample("doc-example"))
     post_callback(sample("text"))
     withdraw = callback_query(command=AFTER_MSG_WITHDRAW)
@@ -390,8 +438,12 @@ def test_withdrawal_only_touches_its_own_account_and_app(post_callback: Any) -> 
     assert not OfficialAccountMessage.objects.filter(recalled_at__isnull=False).exists()
 
 
-def test_withdrawal_of_unknown_message_is_acknowledged(post_callback: Any, signal_log: SignalLog) -> None:
-    assert post_callback(sample("withdraw"), callback_query(command=AFTER_MSG_WITHDRAW)).json() == OK
+def test_withdrawal_of_unknown_message_is_acknowledged(
+    post_callback: Any, signal_log: SignalLog
+) -> None:
+    assert (
+        post_callback(sample("withdraw"), callback_query(command=AFTER_MSG_WITHDRAW)).json() == OK
+    )
     assert signal_log.recalled == []
     assert CallbackDelivery.objects.get().outcome == Outcome.OTHER_COMMAND
 
@@ -442,7 +494,11 @@ def test_delivery_record_of_an_accepted_message(post_callback: Any) -> None:
 
 def test_delivery_record_keeps_the_remote_address(db: None) -> None:
     client = Client(REMOTE_ADDR="198.51.100.4")
-    client.post(callback_url(callback_query()), data=json.dumps(sample("text")), content_type="application/json")
+    client.post(
+        callback_url(callback_query()),
+        data=json.dumps(sample("text")),
+        content_type="application/json",
+    )
     assert CallbackDelivery.objects.get().remote_addr == "198.51.100.4"
 
 
@@ -463,7 +519,9 @@ def test_junk_query_string_is_truncated(post_callback: Any) -> None:
 # ---------------------------------------------------------------- receivers
 
 
-def test_receiver_that_raises_loses_nothing(post_callback: Any, caplog: pytest.LogCaptureFixture) -> None:
+def test_receiver_that_raises_loses_nothing(
+    post_callback: Any, caplog: pytest.LogCaptureFixture
+) -> None:
     def broken_receiver(**kwargs: Any) -> None:
         raise RuntimeError("sync service down")
 
@@ -486,7 +544,9 @@ def test_receiver_that_raises_loses_nothing(post_callback: Any, caplog: pytest.L
     assert CallbackDelivery.objects.get().outcome == Outcome.ACCEPTED
 
 
-def test_receiver_that_raises_does_not_stop_other_receivers(post_callback: Any, signal_log: SignalLog) -> None:
+def test_receiver_that_raises_does_not_stop_other_receivers(
+    post_callback: Any, signal_log: SignalLog
+) -> None:
     def broken_receiver(**kwargs: Any) -> None:
         raise ValueError("boom")
 
@@ -508,7 +568,11 @@ def test_receivers_see_the_committed_row(db: None, django_capture_on_commit_call
     message_received.connect(receiver)
     try:
         with django_capture_on_commit_callbacks(execute=False) as callbacks:
-            Client().post(callback_url(callback_query()), data=json.dumps(sample("text")), content_type="application/json")
+            Client().post(
+                callback_url(callback_query()),
+                data=json.dumps(sample("text")),
+                content_type="application/json",
+            )
         # Nothing is sent before the transaction commits.
         assert seen == []
         for callback in callbacks:
@@ -598,7 +662,9 @@ def signed_raw_query(extra: str) -> str:
         ("CallbackCommand=" + "x" * 5000, 400),
     ],
 )
-def test_hostile_query_strings_get_a_clear_answer(db: None, client: Client, extra: str, status: int) -> None:
+def test_hostile_query_strings_get_a_clear_answer(
+    db: None, client: Client, extra: str, status: int
+) -> None:
     url = f"{reverse('officialaccount_webhook:callback')}?{signed_raw_query(extra)}"
     with_body = json.dumps(sample("text"))
     response = client.post(url, data=with_body, content_type="application/json")
