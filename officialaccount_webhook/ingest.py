@@ -52,11 +52,13 @@ class InboundRequest:
 
 def ingest(sdk_app_id: int, event: CallbackEvent, request: InboundRequest) -> CallbackDelivery:
     """Store an authenticated, well-formed callback and schedule its signals."""
+    using = router.db_for_write(OfficialAccountMessage)
     if isinstance(event, SentMessage):
-        return _store_message(sdk_app_id, event, request)
-    if isinstance(event, MessageWithdrawal):
-        return _mark_recalled(sdk_app_id, event, request)
-    return _hand_on(sdk_app_id, event, request)
+        return _store_message(using, sdk_app_id, event, request)
+    with transaction.atomic(using=using):
+        if isinstance(event, MessageWithdrawal):
+            _mark_recalled(using, sdk_app_id, event)
+        return _hand_on(using, sdk_app_id, event, request)
 
 
 def record_rejection(request: InboundRequest, error: CallbackError) -> CallbackDelivery:
@@ -72,9 +74,8 @@ def record_rejection(request: InboundRequest, error: CallbackError) -> CallbackD
 
 
 def _store_message(
-    sdk_app_id: int, event: SentMessage, request: InboundRequest
+    using: str, sdk_app_id: int, event: SentMessage, request: InboundRequest
 ) -> CallbackDelivery:
-    using = router.db_for_write(OfficialAccountMessage)
     with transaction.atomic(using=using):
         message, created = _insert_once(using, sdk_app_id, event, request.query)
         delivery = _create_delivery(
@@ -87,7 +88,7 @@ def _store_message(
         )
         if created:
             transaction.on_commit(partial(send_message_received, message), using=using)
-        _on_commit_hand_on(using, delivery, sdk_app_id, event.payload)
+        _schedule_callback_received(using, delivery, sdk_app_id, event.payload)
     return delivery
 
 
@@ -124,55 +125,42 @@ def _insert_once(
     raise IntegrityError(f"could not store or find message {key}")
 
 
-def _mark_recalled(
-    sdk_app_id: int, event: MessageWithdrawal, request: InboundRequest
-) -> CallbackDelivery:
-    using = router.db_for_write(OfficialAccountMessage)
+def _mark_recalled(using: str, sdk_app_id: int, event: MessageWithdrawal) -> None:
     messages = OfficialAccountMessage.objects.using(using)
     now = timezone.now()
-    with transaction.atomic(using=using):
-        recalled = []
-        for msg_keys in _batches(event.msg_keys, _IN_BATCH_SIZE):
-            candidates = messages.filter(
-                sdk_app_id=sdk_app_id,
-                official_account=event.official_account,
-                msg_key__in=msg_keys,
-                recalled_at__isnull=True,
-            )
-            for message in candidates:
-                # The conditional update makes "recalled once" hold when two withdrawals of
-                # the same message race: only one of them changes the row.
-                if messages.filter(pk=message.pk, recalled_at__isnull=True).update(recalled_at=now):
-                    message.recalled_at = now
-                    recalled.append(message)
-        delivery = _create_delivery(
-            request,
-            command=event.command,
-            outcome=Outcome.OTHER_COMMAND,
+    for msg_keys in _batches(event.msg_keys, _IN_BATCH_SIZE):
+        candidates = messages.filter(
             sdk_app_id=sdk_app_id,
-            body=event.payload,
+            official_account=event.official_account,
+            msg_key__in=msg_keys,
+            recalled_at__isnull=True,
         )
-        for message in recalled:
-            transaction.on_commit(partial(send_message_recalled, message), using=using)
-        _on_commit_hand_on(using, delivery, sdk_app_id, event.payload)
+        for message in candidates:
+            # The conditional update makes "recalled once" hold when two withdrawals of the
+            # same message race: only one of them changes the row.
+            if messages.filter(pk=message.pk, recalled_at__isnull=True).update(recalled_at=now):
+                message.recalled_at = now
+                transaction.on_commit(partial(send_message_recalled, message), using=using)
+
+
+def _hand_on(
+    using: str,
+    sdk_app_id: int,
+    event: MessageWithdrawal | OtherCallback,
+    request: InboundRequest,
+) -> CallbackDelivery:
+    delivery = _create_delivery(
+        request,
+        command=event.command,
+        outcome=Outcome.OTHER_COMMAND,
+        sdk_app_id=sdk_app_id,
+        body=event.payload,
+    )
+    _schedule_callback_received(using, delivery, sdk_app_id, event.payload)
     return delivery
 
 
-def _hand_on(sdk_app_id: int, event: OtherCallback, request: InboundRequest) -> CallbackDelivery:
-    using = router.db_for_write(CallbackDelivery)
-    with transaction.atomic(using=using):
-        delivery = _create_delivery(
-            request,
-            command=event.command,
-            outcome=Outcome.OTHER_COMMAND,
-            sdk_app_id=sdk_app_id,
-            body=event.payload,
-        )
-        _on_commit_hand_on(using, delivery, sdk_app_id, event.payload)
-    return delivery
-
-
-def _on_commit_hand_on(
+def _schedule_callback_received(
     using: str, delivery: CallbackDelivery, sdk_app_id: int, payload: dict[str, Any]
 ) -> None:
     transaction.on_commit(
