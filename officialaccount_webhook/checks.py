@@ -11,6 +11,7 @@ from django.apps import apps as django_apps
 from django.conf import settings
 from django.core.checks import CheckMessage, Tags, Warning, register
 from django.core.exceptions import ImproperlyConfigured
+from django.db import connections, router
 
 from .conf import SETTINGS_NAME, WebhookSettings, get_settings
 
@@ -88,5 +89,25 @@ def check_rest_framework_installed(app_configs: Any = None, **kwargs: Any) -> li
             "Django REST Framework views.",
             hint="Add 'rest_framework' to INSTALLED_APPS.",
             id="officialaccount_webhook.W003",
+        )
+    ]
+
+
+@register(Tags.compatibility)
+def check_sqlite_transaction_mode(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    from .models import OfficialAccountMessage
+
+    alias = router.db_for_write(OfficialAccountMessage)
+    database = connections[alias].settings_dict
+    if database["ENGINE"] != "django.db.backends.sqlite3":
+        return []
+    if str(database.get("OPTIONS", {}).get("transaction_mode", "")).upper() == "IMMEDIATE":
+        return []
+    return [
+        Warning(
+            f"Database {alias!r} is SQLite in its default transaction mode: callbacks that "
+            "arrive together can fail with 'database is locked', and Tencent does not retry.",
+            hint=f'Set DATABASES[{alias!r}]["OPTIONS"] = {{"transaction_mode": "IMMEDIATE"}}.',
+            id="officialaccount_webhook.W006",
         )
     ]

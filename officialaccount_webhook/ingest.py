@@ -64,6 +64,7 @@ def ingest(sdk_app_id: int, event: CallbackEvent, request: InboundRequest) -> Ca
 def record_rejection(request: InboundRequest, error: CallbackError) -> CallbackDelivery:
     """Record a refused request, without its body."""
     return _create_delivery(
+        router.db_for_write(CallbackDelivery),
         request,
         command=request.query.command,
         outcome=Outcome.REJECTED,
@@ -79,6 +80,7 @@ def _store_message(
     with transaction.atomic(using=using):
         message, created = _insert_once(using, sdk_app_id, event, request.query)
         delivery = _create_delivery(
+            using,
             request,
             command=event.command,
             outcome=Outcome.ACCEPTED if created else Outcome.DUPLICATE,
@@ -87,7 +89,7 @@ def _store_message(
             message=message,
         )
         if created:
-            transaction.on_commit(partial(send_message_received, message), using=using)
+            transaction.on_commit(partial(send_message_received, message), using=using, robust=True)
         _schedule_callback_received(using, delivery, sdk_app_id, event.payload)
     return delivery
 
@@ -129,18 +131,21 @@ def _mark_recalled(using: str, sdk_app_id: int, event: MessageWithdrawal) -> Non
     messages = OfficialAccountMessage.objects.using(using)
     now = timezone.now()
     for msg_keys in _batches(event.msg_keys, _IN_BATCH_SIZE):
-        candidates = messages.filter(
-            sdk_app_id=sdk_app_id,
-            official_account=event.official_account,
-            msg_key__in=msg_keys,
-            recalled_at__isnull=True,
+        # Locking the rows makes "recalled once" hold when two withdrawals of the same
+        # message race: the second waits, then no longer finds it unrecalled. (SQLite has no
+        # row locks; its transactions are serialised whole, see the W006 check.)
+        candidates = list(
+            messages.select_for_update().filter(
+                sdk_app_id=sdk_app_id,
+                official_account=event.official_account,
+                msg_key__in=msg_keys,
+                recalled_at__isnull=True,
+            )
         )
+        messages.filter(pk__in=[message.pk for message in candidates]).update(recalled_at=now)
         for message in candidates:
-            # The conditional update makes "recalled once" hold when two withdrawals of the
-            # same message race: only one of them changes the row.
-            if messages.filter(pk=message.pk, recalled_at__isnull=True).update(recalled_at=now):
-                message.recalled_at = now
-                transaction.on_commit(partial(send_message_recalled, message), using=using)
+            message.recalled_at = now
+            transaction.on_commit(partial(send_message_recalled, message), using=using, robust=True)
 
 
 def _hand_on(
@@ -150,6 +155,7 @@ def _hand_on(
     request: InboundRequest,
 ) -> CallbackDelivery:
     delivery = _create_delivery(
+        using,
         request,
         command=event.command,
         outcome=Outcome.OTHER_COMMAND,
@@ -164,11 +170,12 @@ def _schedule_callback_received(
     using: str, delivery: CallbackDelivery, sdk_app_id: int, payload: dict[str, Any]
 ) -> None:
     transaction.on_commit(
-        partial(send_callback_received, delivery, sdk_app_id, payload), using=using
+        partial(send_callback_received, delivery, sdk_app_id, payload), using=using, robust=True
     )
 
 
 def _create_delivery(
+    using: str,
     request: InboundRequest,
     *,
     command: str,
@@ -179,7 +186,7 @@ def _create_delivery(
     body: dict[str, Any] | None = None,
     message: OfficialAccountMessage | None = None,
 ) -> CallbackDelivery:
-    return CallbackDelivery.objects.create(
+    return CallbackDelivery.objects.using(using).create(
         command=command[:MAX_COMMAND_LENGTH],
         outcome=outcome,
         status_code=status_code,

@@ -61,11 +61,20 @@ class MalformedCallback(CallbackError):
 
     def __init__(self, field_name: str | None, problem: str) -> None:
         super().__init__(f"{field_name}: {problem}" if field_name else problem)
-        self.field_name = field_name
 
 
 class BodyTooLarge(CallbackError):
     status_code = 413
+
+
+class MethodNotAllowed(CallbackError):
+    status_code = 405
+
+
+class InternalError(CallbackError):
+    """Our failure, not the request's; logged with its traceback where it happened."""
+
+    status_code = 500
 
 
 def success_envelope() -> dict[str, Any]:
@@ -132,11 +141,18 @@ def _parse_sdk_app_id(value: str) -> int | None:
 
 
 def parse_ip(value: str) -> str | None:
-    """The address in canonical form, or None when ``value`` is not an IP address."""
+    """The address in canonical form, or None when ``value`` is not a storable IP address.
+
+    An IPv6 zone ("fe80::1%eth0") is refused: it names an interface of the sender's machine,
+    means nothing here, and PostgreSQL's inet type cannot store it.
+    """
     try:
-        return str(ipaddress.ip_address(value))
+        address = ipaddress.ip_address(value)
     except ValueError:
         return None
+    if isinstance(address, ipaddress.IPv6Address) and address.scope_id is not None:
+        return None
+    return str(address)
 
 
 def _parse_opt_platform(value: str) -> str:

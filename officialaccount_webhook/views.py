@@ -8,11 +8,10 @@ import time
 from typing import Any
 
 from django.contrib.auth.decorators import login_not_required
-from django.db import transaction
+from django.db import DatabaseError, transaction
 from django.http import HttpRequest
 from django.utils.decorators import method_decorator
 from django.views.decorators.csrf import csrf_exempt
-from rest_framework.exceptions import APIException
 from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.request import Request
@@ -25,6 +24,8 @@ from .protocol import (
     BodyTooLarge,
     CallbackError,
     CallbackQuery,
+    InternalError,
+    MethodNotAllowed,
     failure_envelope,
     parse_body,
     parse_event,
@@ -49,15 +50,11 @@ class AlwaysJSON(BaseContentNegotiation):
         return JSONRenderer(), JSONRenderer.media_type
 
 
-class MethodNotAllowed(CallbackError):
-    status_code = 405
-
-
 # Tencent cannot send a CSRF token; the request is authenticated by its Sign instead. DRF's
 # as_view() already exempts API views, and this says so where a reader looks for it.
 @method_decorator(csrf_exempt, name="dispatch")
-# Ingest owns its transactions: under ATOMIC_REQUESTS the message and its signals would wait
-# for the whole request, and a rejected request's delivery record would share its fate.
+# Ingest owns its transactions: under ATOMIC_REQUESTS its signals would wait for the whole
+# request, and an error late in the request would roll back a message already acknowledged.
 @method_decorator(transaction.non_atomic_requests, name="dispatch")
 # Tencent has no session; LoginRequiredMiddleware would answer it with a redirect to a login page.
 @method_decorator(login_not_required, name="dispatch")
@@ -114,14 +111,16 @@ class CallbackView(APIView):
         )
 
     def handle_exception(self, exc: Exception) -> Response:
-        # Only unexpected errors reach here (the view raises no DRF exceptions of its own), and
-        # even they are answered in the envelope, so that Tencent's log shows a JSON reason.
-        if isinstance(exc, APIException):
-            status_code, info = exc.status_code, str(exc.detail)
-        else:
-            logger.exception("Unexpected error while handling a Tencent callback")
-            status_code, info = 500, "internal error"
-        return _envelope_response(status_code, info)
+        # The view raises nothing on purpose (refusals are answered in post()), so whatever
+        # arrives here is unexpected: log it, record it if the database lets us, and answer
+        # in the envelope all the same, so that Tencent's log shows a JSON reason.
+        logger.exception("Unexpected error while handling a Tencent callback")
+        error = InternalError(f"internal error ({type(exc).__name__})")
+        try:
+            record_rejection(_inbound_request(self.request._request), error)
+        except DatabaseError:
+            logger.exception("Could not record the failed delivery either")
+        return _envelope_response(error.status_code, error.info)
 
 
 def _inbound_request(http_request: HttpRequest) -> InboundRequest:

@@ -93,6 +93,10 @@ DATABASES = {
         conn_health_checks=True,
     )
 }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Concurrent callbacks then wait for the write lock instead of failing with "database is
+    # locked" (see the officialaccount_webhook.W006 check).
+    DATABASES["default"]["OPTIONS"] = {"transaction_mode": "IMMEDIATE"}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 LANGUAGE_CODE = "en-us"
@@ -112,11 +116,29 @@ OFFICIALACCOUNT_WEBHOOK = {
     ),
 }
 
+# runserver logs every request line, and Tencent's request lines carry the Sign: redact it.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"redact_sign": {"()": "officialaccount_webhook.log.RedactSignFilter"}},
+    "formatters": {
+        "django.server": {
+            "()": "django.utils.log.ServerFormatter",
+            "format": "[{server_time}] {message}",
+            "style": "{",
+        }
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "filters": ["redact_sign"]},
+        "django.server": {
+            "class": "logging.StreamHandler",
+            "formatter": "django.server",
+            "filters": ["redact_sign"],
+        },
+    },
     "loggers": {
+        "django": {"handlers": ["console"], "level": "INFO"},
+        "django.server": {"handlers": ["django.server"], "level": "INFO", "propagate": False},
         "officialaccount_webhook": {"handlers": ["console"], "level": "INFO"},
     },
 }

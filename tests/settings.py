@@ -2,6 +2,8 @@
 unset); set REQUIRE_POSTGRES=1 to make a run fail unless it really is on PostgreSQL."""
 
 import os
+import tempfile
+from pathlib import Path
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -55,6 +57,13 @@ if (
     and DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql"
 ):
     raise ImproperlyConfigured("REQUIRE_POSTGRES is set but DATABASE_URL is not a PostgreSQL URL.")
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # As the README advises for SQLite: take the write lock when a transaction begins, so that
+    # concurrent callbacks wait for each other instead of failing with "database is locked".
+    DATABASES["default"]["OPTIONS"] = {"transaction_mode": "IMMEDIATE"}
+    # A file rather than memory, so that the concurrency tests' threads really contend.
+    _test_db = Path(tempfile.gettempdir()) / f"officialaccount-webhook-test-{os.getpid()}.sqlite3"
+    DATABASES["default"]["TEST"] = {"NAME": str(_test_db)}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import pytest
 from django.core import checks
+from django.db import connection
 from django.test import override_settings
 
 from tests.settings import INSTALLED_APPS
@@ -74,3 +75,20 @@ def test_malformed_settings_warn_instead_of_crashing(skew: object) -> None:
     with override_settings(OFFICIALACCOUNT_WEBHOOK={"APPS": {1: {}}, "REQUEST_TIME_SKEW": skew}):
         [message] = [m for m in checks.run_checks() if m.id == "officialaccount_webhook.W005"]
     assert "REQUEST_TIME_SKEW" in message.msg
+
+
+@pytest.mark.parametrize(
+    ("engine", "options", "warns"),
+    [
+        ("django.db.backends.sqlite3", {}, True),
+        ("django.db.backends.sqlite3", {"transaction_mode": "DEFERRED"}, True),
+        ("django.db.backends.sqlite3", {"transaction_mode": "IMMEDIATE"}, False),
+        ("django.db.backends.postgresql", {}, False),
+    ],
+)
+def test_sqlite_needs_immediate_transactions(
+    monkeypatch: pytest.MonkeyPatch, engine: str, options: dict[str, str], warns: bool
+) -> None:
+    monkeypatch.setitem(connection.settings_dict, "ENGINE", engine)
+    monkeypatch.setitem(connection.settings_dict, "OPTIONS", options)
+    assert ("officialaccount_webhook.W006" in ids()) is warns

@@ -1,6 +1,7 @@
-"""Idempotency under real concurrency: parallel deliveries on separate PostgreSQL connections.
+"""Idempotency under real concurrency: parallel deliveries, each on its own connection.
 
-SQLite serialises writers on one file, so it cannot show the race these tests are about.
+On PostgreSQL the unique constraint and row locks decide; on SQLite (a file, in IMMEDIATE
+transaction mode, as the README advises) whole transactions are serialised.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from officialaccount_webhook.protocol import AFTER_MSG_WITHDRAW
 from officialaccount_webhook.signals import message_recalled, message_received
 from tests.conftest import callback_query, callback_url, sample
 
-pytestmark = [pytest.mark.postgresql, pytest.mark.django_db(transaction=True)]
+pytestmark = pytest.mark.django_db(transaction=True)
 
 PARALLEL = 8
 

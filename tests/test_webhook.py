@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 import time
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 from django.core.handlers.base import BaseHandler
-from django.db import connection
+from django.db import connection, transaction
 from django.test import Client, override_settings
 from django.urls import resolve, reverse
 
@@ -559,27 +560,61 @@ def test_receiver_that_raises_does_not_stop_other_receivers(
     assert len(signal_log.callbacks) == 1
 
 
-def test_receivers_see_the_committed_row(db: None, django_capture_on_commit_callbacks: Any) -> None:
-    seen: list[bool] = []
+@pytest.mark.django_db(transaction=True)
+def test_receivers_run_after_commit() -> None:
+    seen: list[tuple[bool, bool]] = []
+
+    def committed_elsewhere(pk: int) -> bool:
+        # Another thread has its own connection: it sees only committed rows.
+        result: list[bool] = []
+
+        def look() -> None:
+            result.append(OfficialAccountMessage.objects.filter(pk=pk).exists())
+            connection.close()
+
+        thread = threading.Thread(target=look)
+        thread.start()
+        thread.join()
+        return result[0]
 
     def receiver(message: OfficialAccountMessage, **kwargs: Any) -> None:
-        seen.append(OfficialAccountMessage.objects.filter(pk=message.pk).exists())
+        seen.append((transaction.get_connection().in_atomic_block, committed_elsewhere(message.pk)))
 
     message_received.connect(receiver)
     try:
-        with django_capture_on_commit_callbacks(execute=False) as callbacks:
-            Client().post(
+        response = Client().post(
+            callback_url(callback_query()),
+            data=json.dumps(sample("text")),
+            content_type="application/json",
+        )
+    finally:
+        message_received.disconnect(receiver)
+    assert response.json() == OK
+    assert seen == [(False, True)]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_atomic_requests_end_to_end(monkeypatch: pytest.MonkeyPatch, signal_log: SignalLog) -> None:
+    monkeypatch.setitem(connection.settings_dict, "ATOMIC_REQUESTS", True)
+    atomic_during_signal: list[bool] = []
+
+    def receiver(**kwargs: Any) -> None:
+        atomic_during_signal.append(transaction.get_connection().in_atomic_block)
+
+    message_received.connect(receiver)
+    try:
+        for _ in range(2):
+            response = Client().post(
                 callback_url(callback_query()),
                 data=json.dumps(sample("text")),
                 content_type="application/json",
             )
-        # Nothing is sent before the transaction commits.
-        assert seen == []
-        for callback in callbacks:
-            callback()
+            assert response.json() == OK
     finally:
         message_received.disconnect(receiver)
-    assert seen == [True]
+    assert OfficialAccountMessage.objects.count() == 1
+    assert len(signal_log.received) == 1
+    assert atomic_during_signal == [False]
 
 
 # ---------------------------------------------------------------- decorators and project defaults
@@ -684,3 +719,36 @@ def test_error_info_is_bounded(post_callback: Any) -> None:
     assert response.status_code == 400
     assert len(response.json()["ErrorInfo"]) == 500
     assert len(CallbackDelivery.objects.get().reason) == 500
+
+
+def test_client_ip_with_an_ipv6_zone_is_dropped_not_fatal(post_callback: Any) -> None:
+    zoned = "fe80::1%" + "a" * 200
+    assert post_callback(sample("text"), callback_query(ClientIP=zoned)).json() == OK
+    assert OfficialAccountMessage.objects.get().client_ip is None
+
+
+def test_ipv6_client_ip_is_stored(post_callback: Any) -> None:
+    post_callback(sample("text"), callback_query(ClientIP="2001:DB8::1"))
+    assert OfficialAccountMessage.objects.get().client_ip == "2001:db8::1"
+
+
+def test_unexpected_error_is_answered_in_the_envelope_and_recorded(
+    post_callback: Any, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    def broken_ingest(*args: Any) -> None:
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr("officialaccount_webhook.views.ingest", broken_ingest)
+    with caplog.at_level(logging.ERROR):
+        response = post_callback(sample("text"))
+    assert_fail(response, 500, "internal error (RuntimeError)")
+    delivery = assert_nothing_stored()
+    assert (delivery.status_code, delivery.reason) == (500, "internal error (RuntimeError)")
+    [record] = [r for r in caplog.records if r.name == "officialaccount_webhook.views"]
+    assert record.exc_info is not None
+    assert "disk on fire" not in response.content.decode()
+
+
+@override_settings(OFFICIALACCOUNT_WEBHOOK={"APPS": {"not a number": {}}})
+def test_malformed_settings_are_answered_in_the_envelope(post_callback: Any) -> None:
+    assert_fail(post_callback(sample("text")), 500, "internal error (ImproperlyConfigured)")

@@ -1,0 +1,38 @@
+"""A logging filter that keeps Tencent's ``Sign`` out of log lines that quote the request URL.
+
+This app never logs the ``Sign`` itself, but a server's request log does: ``runserver``'s
+``django.server`` logger, gunicorn's ``gunicorn.access``, or your own middleware. A logged
+``Sign`` cannot reveal the token, yet it can be replayed while its ``RequestTime`` is inside the
+accepted window. Attach the filter to those handlers::
+
+    LOGGING = {
+        "filters": {"redact_sign": {"()": "officialaccount_webhook.log.RedactSignFilter"}},
+        "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["redact_sign"]}},
+        ...
+    }
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+
+from .protocol import REDACTED
+
+# The parameter's value runs to the next separator; "%53ign" is Sign percent-encoded.
+_SIGN = re.compile(r"(?i)([?&](?:sign|%53ign)=)[^&\s\"']*")
+
+
+def redact_sign(text: str) -> str:
+    return _SIGN.sub(lambda match: match.group(1) + REDACTED, text)
+
+
+class RedactSignFilter(logging.Filter):
+    """Rewrites each record's message with every ``Sign`` query parameter redacted."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        redacted = redact_sign(message)
+        if redacted != message:
+            record.msg, record.args = redacted, ()
+        return True
