@@ -28,11 +28,20 @@ def redact_sign(text: str) -> str:
 
 
 class RedactSignFilter(logging.Filter):
-    """Rewrites each record's message with every ``Sign`` query parameter redacted."""
+    """Redacts every ``Sign`` query parameter in a record's message and traceback text."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
         redacted = redact_sign(message)
         if redacted != message:
             record.msg, record.args = redacted, ()
+        # Exception messages quote URLs too (APPEND_SLASH's does). Formatters reuse exc_text
+        # once it is set, so setting it redacted here is what every handler will print.
+        if record.exc_info and not record.exc_text:
+            record.exc_text = _traceback_formatter.formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = redact_sign(record.exc_text)
         return True
+
+
+_traceback_formatter = logging.Formatter()

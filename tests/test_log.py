@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import logging
+import sys
 
 import pytest
 
@@ -43,3 +44,22 @@ def test_filter_rewrites_a_server_style_record() -> None:
     assert RedactSignFilter().filter(record) is True
     assert SIGN not in record.getMessage()
     assert record.getMessage().endswith('RequestTime=1 HTTP/1.1" 200 51')
+
+
+def test_filter_redacts_traceback_text() -> None:
+    try:
+        raise RuntimeError(f"You called /webhooks/tencent-chat?Sign={SIGN} via POST")
+    except RuntimeError:
+        record = logging.LogRecord(
+            "django.request",
+            logging.ERROR,
+            __file__,
+            1,
+            "Internal Server Error",
+            (),
+            sys.exc_info(),
+        )
+    RedactSignFilter().filter(record)
+    formatted = logging.Formatter().format(record)
+    assert "You called /webhooks/tencent-chat?Sign=[redacted] via POST" in formatted
+    assert SIGN not in formatted
