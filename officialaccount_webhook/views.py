@@ -54,7 +54,8 @@ class AlwaysJSON(BaseContentNegotiation):
 # as_view() already exempts API views, and this says so where a reader looks for it.
 @method_decorator(csrf_exempt, name="dispatch")
 # Ingest owns its transactions: under ATOMIC_REQUESTS its signals would wait for the whole
-# request, and an error late in the request would roll back a message already acknowledged.
+# request, and an exception after ingest (in a middleware, say) would roll back a valid
+# message that Tencent will not send again.
 @method_decorator(transaction.non_atomic_requests, name="dispatch")
 # Tencent has no session; LoginRequiredMiddleware would answer it with a redirect to a login page.
 @method_decorator(login_not_required, name="dispatch")
