@@ -8,10 +8,34 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib import admin
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin import helpers
+from django.core.exceptions import ValidationError
+from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.template.response import TemplateResponse
+from django.utils.translation import gettext_lazy as _
 
 from .models import CallbackDelivery, OfficialAccountMessage
+from .recall import MAX_REASON_BYTES, RecallError, check_reason, recall_messages
+
+
+class RecallForm(forms.Form):
+    reason = forms.CharField(
+        label=_("Reason"),
+        required=False,
+        max_length=MAX_REASON_BYTES,
+        help_text=_("Optional; sent to Tencent. At most 100 bytes."),
+    )
+
+    def clean_reason(self) -> str:
+        reason: str = self.cleaned_data["reason"]
+        try:
+            check_reason(reason)
+        except RecallError as exc:
+            raise ValidationError(str(exc)) from None
+        return reason
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -40,6 +64,58 @@ class OfficialAccountMessageAdmin(ReadOnlyAdmin):
     # "=" makes the MsgKey and account searches exact matches, which the unique index serves.
     search_fields = ("=msg_key", "=official_account")
     date_hierarchy = "msg_time"
+    actions = ("recall_selected",)
+
+    def has_recall_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("officialaccount_webhook.recall_officialaccountmessage")
+
+    @admin.action(description=_("Recall selected messages"), permissions=["recall"])
+    def recall_selected(
+        self, request: HttpRequest, queryset: QuerySet[OfficialAccountMessage]
+    ) -> TemplateResponse | None:
+        """Ask for a reason on a confirmation page, then recall and show each outcome."""
+        confirmed = request.POST.get("confirm") == "yes"
+        form = RecallForm(request.POST if confirmed else None)
+        if confirmed and form.is_valid():
+            try:
+                outcomes = recall_messages(
+                    queryset,
+                    reason=form.cleaned_data["reason"],
+                    requested_by=f"admin:{request.user.get_username()}",
+                )
+            except RecallError as exc:
+                self.message_user(request, str(exc), messages.ERROR)
+                return None
+            failed = sum(not outcome.ok for outcome in outcomes)
+            level = messages.WARNING if failed else messages.SUCCESS
+            self.message_user(
+                request,
+                _("%(ok)d of %(all)d recalls succeeded.")
+                % {"ok": len(outcomes) - failed, "all": len(outcomes)},
+                level,
+            )
+            return TemplateResponse(
+                request,
+                "admin/officialaccount_webhook/officialaccountmessage/recall_result.html",
+                {
+                    **self.admin_site.each_context(request),
+                    "opts": self.opts,
+                    "outcomes": outcomes,
+                    "title": _("Recall results"),
+                },
+            )
+        return TemplateResponse(
+            request,
+            "admin/officialaccount_webhook/officialaccountmessage/recall_confirmation.html",
+            {
+                **self.admin_site.each_context(request),
+                "opts": self.opts,
+                "title": _("Recall selected messages"),
+                "messages_to_recall": queryset,
+                "form": form,
+                "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+            },
+        )
 
 
 @admin.register(CallbackDelivery)

@@ -18,11 +18,13 @@ Example::
         },
         "REQUEST_TIME_SKEW": 300,
         "MAX_BODY_SIZE": 1024 * 1024,
+        "REST_RATE_LIMIT": 100,
     }
 """
 
 from __future__ import annotations
 
+import math
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -38,8 +40,25 @@ DEFAULT_REQUEST_TIME_SKEW = 300
 # envelope while still refusing bodies that could only be abuse.
 DEFAULT_MAX_BODY_SIZE = 1024 * 1024
 DEFAULT_ADMIN_IDENTIFIER = "administrator"
+# Tencent allows 200 REST calls per second per API; half leaves room for other tools.
+DEFAULT_REST_RATE_LIMIT = 100.0
+DEFAULT_REST_CONNECT_TIMEOUT = 3.0
+DEFAULT_REST_READ_TIMEOUT = 10.0
+DEFAULT_REST_MAX_RETRIES = 3
+DEFAULT_REST_RETRY_BACKOFF = 0.5
 
-_TOP_LEVEL_KEYS = frozenset({"APPS", "REQUEST_TIME_SKEW", "MAX_BODY_SIZE"})
+_TOP_LEVEL_KEYS = frozenset(
+    {
+        "APPS",
+        "REQUEST_TIME_SKEW",
+        "MAX_BODY_SIZE",
+        "REST_RATE_LIMIT",
+        "REST_CONNECT_TIMEOUT",
+        "REST_READ_TIMEOUT",
+        "REST_MAX_RETRIES",
+        "REST_RETRY_BACKOFF",
+    }
+)
 _APP_KEYS = frozenset(
     {"CALLBACK_TOKENS", "SECRET_KEY", "ADMIN_IDENTIFIER", "REGION", "API_BASE_URL"}
 )
@@ -63,10 +82,22 @@ class TencentApp:
 
 
 @dataclass(frozen=True)
+class RestSettings:
+    """How the REST client talks to Tencent; the same for every app."""
+
+    rate_limit: float = DEFAULT_REST_RATE_LIMIT
+    connect_timeout: float = DEFAULT_REST_CONNECT_TIMEOUT
+    read_timeout: float = DEFAULT_REST_READ_TIMEOUT
+    max_retries: int = DEFAULT_REST_MAX_RETRIES
+    retry_backoff: float = DEFAULT_REST_RETRY_BACKOFF
+
+
+@dataclass(frozen=True)
 class WebhookSettings:
     apps: Mapping[int, TencentApp]
     request_time_skew: int = DEFAULT_REQUEST_TIME_SKEW
     max_body_size: int = DEFAULT_MAX_BODY_SIZE
+    rest: RestSettings = RestSettings()
 
 
 _cache_lock = threading.Lock()
@@ -108,6 +139,17 @@ def parse_settings(raw: object) -> WebhookSettings:
         apps=apps,
         request_time_skew=_int_setting(raw, "REQUEST_TIME_SKEW", DEFAULT_REQUEST_TIME_SKEW, 0),
         max_body_size=_int_setting(raw, "MAX_BODY_SIZE", DEFAULT_MAX_BODY_SIZE, 1),
+        rest=RestSettings(
+            rate_limit=_positive_number(raw, "REST_RATE_LIMIT", DEFAULT_REST_RATE_LIMIT),
+            connect_timeout=_positive_number(
+                raw, "REST_CONNECT_TIMEOUT", DEFAULT_REST_CONNECT_TIMEOUT
+            ),
+            read_timeout=_positive_number(raw, "REST_READ_TIMEOUT", DEFAULT_REST_READ_TIMEOUT),
+            max_retries=_int_setting(raw, "REST_MAX_RETRIES", DEFAULT_REST_MAX_RETRIES, 0),
+            retry_backoff=_positive_number(
+                raw, "REST_RETRY_BACKOFF", DEFAULT_REST_RETRY_BACKOFF, allow_zero=True
+            ),
+        ),
     )
 
 
@@ -154,6 +196,17 @@ def _int_setting(raw: Mapping[str, Any], name: str, default: int, minimum: int) 
     if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
         raise _error(f"['{name}']", f"must be an integer of at least {minimum}, got {value!r}")
     return value
+
+
+def _positive_number(
+    raw: Mapping[str, Any], name: str, default: float, *, allow_zero: bool = False
+) -> float:
+    value = raw.get(name, default)
+    valid = not isinstance(value, bool) and isinstance(value, int | float) and math.isfinite(value)
+    if not valid or not (value >= 0 if allow_zero else value > 0):
+        bound = "at least 0" if allow_zero else "greater than 0"
+        raise _error(f"['{name}']", f"must be a number {bound}, got {value!r}")
+    return float(value)
 
 
 def _reject_unknown_keys(raw: Mapping[Any, Any], known: frozenset[str], where: str) -> None:

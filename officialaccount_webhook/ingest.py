@@ -13,15 +13,14 @@ The transaction contract (the README tells users the same):
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from functools import partial
-from itertools import islice
 from typing import Any
 
 from django.db import IntegrityError, router, transaction
 from django.utils import timezone
 
+from ._itertools import batched
 from .dispatch import send_callback_received, send_message_recalled, send_message_received
 from .models import CallbackDelivery, OfficialAccountMessage
 from .protocol import (
@@ -130,7 +129,7 @@ def _insert_once(
 def _mark_recalled(using: str, sdk_app_id: int, event: MessageWithdrawal) -> None:
     messages = OfficialAccountMessage.objects.using(using)
     now = timezone.now()
-    for msg_keys in _batches(event.msg_keys, _IN_BATCH_SIZE):
+    for msg_keys in batched(event.msg_keys, _IN_BATCH_SIZE):
         # Locking the rows makes "recalled once" hold when two withdrawals of the same
         # message race: the second waits, then no longer finds it unrecalled. (SQLite has no
         # row locks; its transactions are serialised whole, see the W006 check.)
@@ -197,9 +196,3 @@ def _create_delivery(
         body=body,
         message=message,
     )
-
-
-def _batches(items: Sequence[str], size: int) -> Iterator[list[str]]:
-    iterator = iter(items)
-    while batch := list(islice(iterator, size)):
-        yield batch

@@ -1,6 +1,8 @@
 from __future__ import annotations
 
-from django.db import models
+import json
+
+from django.db import connections, models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -23,6 +25,14 @@ class OfficialAccountMessageQuerySet(models.QuerySet["OfficialAccountMessage"]):
         raises ``OfficialAccountMessage.DoesNotExist`` when no such message was stored.
         """
         return self.get(sdk_app_id=sdk_app_id, official_account=official_account, msg_key=msg_key)
+
+    def search_text(self, text: str) -> OfficialAccountMessageQuerySet:
+        """Messages whose body contains ``text``, case-insensitively (a scan of the JSON)."""
+        if connections[self.db].vendor == "sqlite":
+            # SQLite keeps the JSON as Django encoded it, with non-ASCII characters escaped
+            # ("\u7ea2"); look for the text in the same form.
+            text = json.dumps(text)[1:-1]
+        return self.filter(msg_body__icontains=text)
 
 
 class OfficialAccountMessage(models.Model):
@@ -56,6 +66,20 @@ class OfficialAccountMessage(models.Model):
     )
     received_at = models.DateTimeField(_("received at"), default=timezone.now)
     recalled_at = models.DateTimeField(_("recalled at"), null=True, blank=True)
+    recall_ret_code = models.IntegerField(
+        _("last recall RetCode"),
+        null=True,
+        blank=True,
+        help_text=_("Tencent's answer to the last recall this app asked for: 0 means recalled."),
+    )
+    recall_reason = models.CharField(_("recall reason"), max_length=100, blank=True, default="")
+    recall_requested_by = models.CharField(
+        _("recall requested by"),
+        max_length=150,
+        blank=True,
+        default="",
+        help_text=_("Who or what asked for the last recall, e.g. admin:alice or command."),
+    )
     receiver_error = models.TextField(
         _("receiver error"),
         blank=True,
@@ -78,6 +102,9 @@ class OfficialAccountMessage(models.Model):
             ),
         )
         indexes = (models.Index(fields=("-msg_time", "-id"), name="officialaccount_msg_time"),)
+        permissions = (
+            ("recall_officialaccountmessage", _("Can recall official-account messages")),
+        )
 
     def __str__(self) -> str:
         return f"{self.official_account} {self.msg_key}"

@@ -89,6 +89,8 @@ class CallbackView(APIView):
     parser_classes = ()
     # OPTIONS and HEAD are methods other than POST like any other: 405, no schema.
     http_method_names = ("post",)
+    # Tencent's endpoint, not part of the API that other services call.
+    schema = None
 
     def post(self, request: Request) -> Response:
         inbound = _inbound_request(request._request)

@@ -4,6 +4,11 @@ environment, and nothing secret is in this file:
 * ``TENCENT_CHAT_SDKAPPID``: the SDKAppID of your Tencent Chat app.
 * ``TENCENT_CHAT_CALLBACK_TOKEN``: the webhook authentication token from the Tencent Chat
   console; several, comma-separated, while rotating. Optional, but see the system checks.
+* ``TENCENT_CHAT_SECRET_KEY``: the app's key, for REST calls (recall).
+* ``TENCENT_CHAT_ADMIN_IDENTIFIER``: the app admin account for REST calls; ``administrator``.
+* ``TENCENT_CHAT_REGION``: the app's data center: china, singapore, seoul, frankfurt,
+  silicon-valley, jakarta or tokyo.
+* ``TENCENT_CHAT_API_BASE_URL``: an explicit REST base URL; overrides the region.
 * ``DATABASE_URL``: e.g. ``postgres://user@127.0.0.1:5432/dbname``. Default: an SQLite file in
   this folder.
 * ``DJANGO_SECRET_KEY``: required when ``DJANGO_DEBUG`` is off.
@@ -54,6 +59,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
+    "drf_spectacular",
     "officialaccount_webhook",
 ]
 
@@ -107,10 +113,33 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 
+REST_FRAMEWORK = {
+    # The API under /api/officialaccount/ uses these; the webhook has Tencent's Sign instead.
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.SessionAuthentication",
+        "rest_framework.authentication.BasicAuthentication",
+    ],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Official-account messages",
+    "DESCRIPTION": "Stored Tencent Chat official-account messages, and their recall.",
+    "VERSION": "1",
+}
+
 _sdk_app_id = os.environ.get("TENCENT_CHAT_SDKAPPID", "").strip()
 OFFICIALACCOUNT_WEBHOOK = {
     "APPS": (
-        {_sdk_app_id: {"CALLBACK_TOKENS": _env_list("TENCENT_CHAT_CALLBACK_TOKEN")}}
+        {
+            _sdk_app_id: {
+                "CALLBACK_TOKENS": _env_list("TENCENT_CHAT_CALLBACK_TOKEN"),
+                "SECRET_KEY": os.environ.get("TENCENT_CHAT_SECRET_KEY", ""),
+                "ADMIN_IDENTIFIER": os.environ.get("TENCENT_CHAT_ADMIN_IDENTIFIER")
+                or "administrator",
+                "REGION": os.environ.get("TENCENT_CHAT_REGION", ""),
+                "API_BASE_URL": os.environ.get("TENCENT_CHAT_API_BASE_URL", ""),
+            }
+        }
         if _sdk_app_id
         else {}
     ),

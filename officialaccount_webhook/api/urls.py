@@ -1,0 +1,17 @@
+"""The REST API. Include it in a project's URLconf, e.g.
+``path("api/officialaccount/", include("officialaccount_webhook.api.urls"))``."""
+
+from django.urls import path
+from rest_framework.routers import SimpleRouter
+
+from .views import MessageViewSet, RecallView
+
+app_name = "officialaccount_webhook_api"
+
+router = SimpleRouter()
+router.register("messages", MessageViewSet, basename="message")
+
+urlpatterns = [
+    *router.urls,
+    path("recall/", RecallView.as_view(), name="recall"),
+]

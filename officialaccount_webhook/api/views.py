@@ -1,0 +1,116 @@
+"""A small REST API for other services: find stored messages, and recall them.
+
+Authentication is the project's (DRF's ``DEFAULT_AUTHENTICATION_CLASSES``); reading needs the
+``view_officialaccountmessage`` permission and recalling ``recall_officialaccountmessage``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import status, viewsets
+from rest_framework.exceptions import ValidationError
+from rest_framework.pagination import CursorPagination
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from ..models import OfficialAccountMessage, OfficialAccountMessageQuerySet
+from ..recall import RecallError, recall_messages
+from .permissions import CanRecallMessages, CanViewMessages
+from .serializers import MessageSerializer, RecallRequestSerializer, RecallResponseSerializer
+
+
+class NewestFirst(CursorPagination):
+    # A cursor stays fast on a large table, where OFFSET would scan every skipped row.
+    ordering = ("-msg_time", "-id")
+    page_size = 50
+    max_page_size = 500
+    page_size_query_param = "page_size"
+
+
+_FILTERS = [
+    OpenApiParameter("sdk_app_id", OpenApiTypes.INT, description="SDKAppID"),
+    OpenApiParameter("official_account", OpenApiTypes.STR, description="Official account ID"),
+    OpenApiParameter("msg_key", OpenApiTypes.STR, description="MsgKey, exact"),
+    OpenApiParameter("since", OpenApiTypes.DATETIME, description="Message time from (inclusive)"),
+    OpenApiParameter("until", OpenApiTypes.DATETIME, description="Message time before (exclusive)"),
+    OpenApiParameter("text", OpenApiTypes.STR, description="Text in the message body"),
+]
+
+
+@extend_schema(parameters=_FILTERS)
+class MessageViewSet(viewsets.ReadOnlyModelViewSet[OfficialAccountMessage]):
+    """Stored official-account messages, newest first."""
+
+    serializer_class = MessageSerializer
+    permission_classes = (CanViewMessages,)
+    pagination_class = NewestFirst
+
+    def get_queryset(self) -> OfficialAccountMessageQuerySet:
+        queryset = OfficialAccountMessage.objects.all()
+        params = self.request.query_params
+        if "sdk_app_id" in params:
+            queryset = queryset.filter(sdk_app_id=_integer(params["sdk_app_id"], "sdk_app_id"))
+        if "official_account" in params:
+            queryset = queryset.filter(official_account=params["official_account"])
+        if "msg_key" in params:
+            queryset = queryset.filter(msg_key=params["msg_key"])
+        if "since" in params:
+            queryset = queryset.filter(msg_time__gte=_datetime(params["since"], "since"))
+        if "until" in params:
+            queryset = queryset.filter(msg_time__lt=_datetime(params["until"], "until"))
+        if params.get("text"):
+            queryset = queryset.search_text(params["text"])
+        return queryset
+
+
+class RecallView(APIView):
+    """Recall MsgKeys of one official account; answers with each key's result."""
+
+    permission_classes = (CanRecallMessages,)
+
+    @extend_schema(request=RecallRequestSerializer, responses=RecallResponseSerializer)
+    def post(self, request: Request) -> Response:
+        serializer = RecallRequestSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        targets = [(data["sdk_app_id"], data["official_account"], key) for key in data["msg_keys"]]
+        try:
+            outcomes = recall_messages(
+                targets, reason=data["reason"], requested_by=f"api:{request.user.get_username()}"
+            )
+        except RecallError as exc:
+            return Response({"detail": str(exc)}, status=status.HTTP_400_BAD_REQUEST)
+        results = [
+            {
+                "official_account": outcome.official_account,
+                "msg_key": outcome.msg_key,
+                "status": outcome.status,
+                "ret_code": outcome.ret_code,
+                "detail": outcome.detail,
+            }
+            for outcome in outcomes
+        ]
+        return Response({"results": results})
+
+
+def _integer(value: str, name: str) -> int:
+    if not (value.isascii() and value.isdigit()) or len(value) > 18:
+        raise ValidationError({name: "Enter a whole number."})
+    return int(value)
+
+
+def _datetime(value: str, name: str) -> Any:
+    try:
+        parsed = parse_datetime(value)
+    except ValueError:
+        parsed = None
+    if parsed is None:
+        raise ValidationError({name: "Enter an ISO 8601 date and time, e.g. 2024-06-01T00:00:00Z."})
+    # Without an offset, the time is in the project's TIME_ZONE.
+    return timezone.make_aware(parsed) if timezone.is_naive(parsed) else parsed
