@@ -1,0 +1,353 @@
+"""The REST client against a real local HTTP server that plays Tencent."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+from pytest_httpserver import HTTPServer
+from werkzeug import Request, Response
+
+from officialaccount_webhook.conf import RestSettings, TencentApp
+from officialaccount_webhook.rest import (
+    TencentApiError,
+    TencentChatClient,
+    TencentTransportError,
+)
+from officialaccount_webhook.rest.client import RateLimiter, base_url_for
+from tests.tencent import ACCOUNT, RECALL_PATH, SECRET_KEY, decode_usersig, error_reply, recall_reply
+
+SDK_APP_ID = 1400000000
+FAST = RestSettings(rate_limit=1000, connect_timeout=1, read_timeout=0.5, max_retries=3, retry_backoff=0.01)
+
+
+class Clock:
+    def __init__(self, now: float = 1_717_000_000) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def app(httpserver: HTTPServer) -> TencentApp:
+    return TencentApp(
+        sdk_app_id=SDK_APP_ID,
+        secret_key=SECRET_KEY,
+        admin_identifier="administrator",
+        api_base_url=httpserver.url_for("/"),
+    )
+
+
+@pytest.fixture
+def sleeps() -> list[float]:
+    return []
+
+
+@pytest.fixture
+def client(app: TencentApp, sleeps: list[float]) -> Iterator[TencentChatClient]:
+    yield TencentChatClient(app, FAST, sleep=sleeps.append)
+
+
+def test_success_and_what_is_sent(httpserver: HTTPServer, client: TencentChatClient) -> None:
+    seen: list[Request] = []
+
+    def handler(request: Request) -> Response:
+        seen.append(request)
+        return Response(json.dumps(recall_reply({"71_1_1": 0, "72_1_1": 0})), content_type="application/json")
+
+    httpserver.expect_request(RECALL_PATH, method="POST").respond_with_handler(handler)
+    reply = client.recall_official_account_messages(ACCOUNT, ["71_1_1", "72_1_1"], "wrong price")
+    assert reply.ret_codes == {"71_1_1": 0, "72_1_1": 0}
+    [request] = seen
+    assert request.args["sdkappid"] == str(SDK_APP_ID)
+    assert request.args["identifier"] == "administrator"
+    assert request.args["contenttype"] == "json"
+    assert 0 <= int(request.args["random"]) < 2**32
+    document = decode_usersig(request.args["usersig"])
+    assert (document["TLS.identifier"], document["TLS.sdkappid"]) == ("administrator", SDK_APP_ID)
+    assert json.loads(request.get_data()) == {
+        "Official_Account": ACCOUNT,
+        "MsgKeyList": ["71_1_1", "72_1_1"],
+        "Reason": "wrong price",
+    }
+
+
+def test_reason_is_left_out_when_empty(httpserver: HTTPServer, client: TencentChatClient) -> None:
+    bodies: list[dict[str, Any]] = []
+
+    def handler(request: Request) -> Response:
+        bodies.append(json.loads(request.get_data()))
+        return Response(json.dumps(recall_reply({"k": 0})), content_type="application/json")
+
+    httpserver.expect_request(RECALL_PATH).respond_with_handler(handler)
+    client.recall_official_account_messages(ACCOUNT, ["k"])
+    assert "Reason" not in bodies[0]
+
+
+def test_usersig_is_cached_and_renewed_before_it_expires(
+    httpserver: HTTPServer, app: TencentApp
+) -> None:
+    clock = Clock()
+    client = TencentChatClient(app, FAST, clock=clock, sleep=lambda _: None)
+    usersigs: list[str] = []
+
+    def handler(request: Request) -> Response:
+        usersigs.append(request.args["usersig"])
+        return Response(json.dumps(recall_reply({"k": 0})), content_type="application/json")
+
+    httpserver.expect_request(RECALL_PATH).respond_with_handler(handler)
+    client.recall_official_account_messages(ACCOUNT, ["k"])
+    clock.now += 3600
+    client.recall_official_account_messages(ACCOUNT, ["k"])
+    clock.now += 86_400 - 3600 - 599  # within ten minutes of expiry
+    client.recall_official_account_messages(ACCOUNT, ["k"])
+    assert usersigs[0] == usersigs[1] != usersigs[2]
+    assert decode_usersig(usersigs[2])["TLS.time"] == int(clock.now)
+
+
+def test_expired_usersig_is_renewed_once_and_retried(httpserver: HTTPServer, app: TencentApp) -> None:
+    clock = Clock()
+    client = TencentChatClient(app, FAST, clock=clock, sleep=lambda _: None)
+    usersigs: list[str] = []
+
+    def expired(request: Request) -> Response:
+        usersigs.append(request.args["usersig"])
+        clock.now += 5
+        return Response(json.dumps(error_reply(70001, "UserSig expired")), content_type="application/json")
+
+    def ok(request: Request) -> Response:
+        usersigs.append(request.args["usersig"])
+        return Response(json.dumps(recall_reply({"k": 0})), content_type="application/json")
+
+    httpserver.expect_ordered_request(RECALL_PATH).respond_with_handler(expired)
+    httpserver.expect_ordered_request(RECALL_PATH).respond_with_handler(ok)
+    assert client.recall_official_account_messages(ACCOUNT, ["k"]).ret_codes == {"k": 0}
+    assert len(usersigs) == 2
+    assert decode_usersig(usersigs[1])["TLS.time"] == decode_usersig(usersigs[0])["TLS.time"] + 5
+
+
+def test_expired_usersig_twice_is_an_error(httpserver: HTTPServer, client: TencentChatClient) -> None:
+    httpserver.expect_request(RECALL_PATH).respond_with_json(error_reply(70001, "UserSig expired"))
+    with pytest.raises(TencentApiError) as caught:
+        client.recall_official_account_messages(ACCOUNT, ["k"])
+    assert (caught.value.error_code, caught.value.error_info) == (70001, "UserSig expired")
+    assert len(httpserver.log) == 2
+
+
+@pytest.mark.parametrize("code", [60007, 60008, 60011, 60018, 60019])
+def test_rate_limit_and_timeout_codes_are_retried(
+    httpserver: HTTPServer, client: TencentChatClient, sleeps: list[float], code: int
+) -> None:
+    httpserver.expect_ordered_request(RECALL_PATH).respond_with_json(error_reply(code, "slow down"))
+    httpserver.expect_ordered_request(RECALL_PATH).respond_with_json(error_reply(code, "slow down"))
+    httpserver.expect_ordered_request(RECALL_PATH).respond_with_json(recall_reply({"k": 0}))
+    assert client.recall_official_account_messages(ACCOUNT, ["k"]).ret_codes == {"k": 0}
+    assert len(sleeps) == 2
+    # Exponential backoff with full jitter: each wait is at most base * 2**attempt.
+    assert 0 <= sleeps[0] <= 0.01
+    assert 0 <= sleeps[1] <= 0.02
+
+
+@pytest.mark.parametrize("status", [500, 502, 503, 429])
+def test_server_errors_are_retried(
+    httpserver: HTTPServer, client: TencentChatClient, status: int
+) -> None:
+    httpserver.expect_ordered_request(RECALL_PATH).respond_with_data("oops", status=status)
+    httpserver.expect_ordered_request(RECALL_PATH).respond_with_json(recall_reply({"k": 0}))
+    assert client.recall_official_account_messages(ACCOUNT, ["k"]).ret_codes == {"k": 0}
+
+
+def test_retries_are_bounded(httpserver: HTTPServer, client: TencentChatClient) -> None:
+    httpserver.expect_request(RECALL_PATH).respond_with_data("down", status=503)
+    with pytest.raises(TencentTransportError, match="HTTP 503"):
+        client.recall_official_account_messages(ACCOUNT, ["k"])
+    assert len(httpserver.log) == FAST.max_retries + 1
+
+
+def test_other_errors_are_not_retried(httpserver: HTTPServer, client: TencentChatClient) -> None:
+    httpserver.expect_request(RECALL_PATH).respond_with_json(error_reply(10010, "account does not exist"))
+    with pytest.raises(TencentApiError) as caught:
+        client.recall_official_account_messages(ACCOUNT, ["k"])
+    assert caught.value.error_code == 10010
+    assert "account does not exist" in str(caught.value)
+    assert len(httpserver.log) == 1
+
+
+def test_http_client_errors_are_not_retried(httpserver: HTTPServer, client: TencentChatClient) -> None:
+    httpserver.expect_request(RECALL_PATH).respond_with_data("no", status=404)
+    with pytest.raises(TencentTransportError, match="HTTP 404"):
+        client.recall_official_account_messages(ACCOUNT, ["k"])
+    assert len(httpserver.log) == 1
+
+
+def test_calls_that_are_not_idempotent_are_not_retried(
+    httpserver: HTTPServer, client: TencentChatClient
+) -> None:
+    httpserver.expect_request("/v4/svc/send").respond_with_json(error_reply(60007, "slow down"))
+    with pytest.raises(TencentApiError):
+        client.call("svc", "send", {}, idempotent=False)
+    assert len(httpserver.log) == 1
+
+
+def test_read_timeout(httpserver: HTTPServer, app: TencentApp) -> None:
+    client = TencentChatClient(app, RestSettings(read_timeout=0.2, max_retries=0), sleep=lambda _: None)
+
+    def slow(request: Request) -> Response:
+        time.sleep(0.6)
+        return Response(json.dumps(recall_reply({"k": 0})), content_type="application/json")
+
+    httpserver.expect_request(RECALL_PATH).respond_with_handler(slow)
+    started = time.monotonic()
+    with pytest.raises(TencentTransportError, match="timed out"):
+        client.recall_official_account_messages(ACCOUNT, ["k"])
+    assert time.monotonic() - started < 0.55
+
+
+def test_timeout_then_success(httpserver: HTTPServer, app: TencentApp) -> None:
+    client = TencentChatClient(app, RestSettings(read_timeout=0.2, retry_backoff=0), sleep=lambda _: None)
+    calls: list[int] = []
+
+    def slow_once(request: Request) -> Response:
+        calls.append(1)
+        if len(calls) == 1:
+            time.sleep(0.4)
+        return Response(json.dumps(recall_reply({"k": 0})), content_type="application/json")
+
+    httpserver.expect_request(RECALL_PATH).respond_with_handler(slow_once)
+    assert client.recall_official_account_messages(ACCOUNT, ["k"]).ret_codes == {"k": 0}
+    # The fake server answers one request at a time, so a retry may time out while it still
+    # sleeps on the first one; what matters is that a retry came, and succeeded.
+    assert len(calls) >= 2
+
+
+def test_connection_refused(app: TencentApp) -> None:
+    dead = TencentApp(sdk_app_id=SDK_APP_ID, secret_key=SECRET_KEY, api_base_url="http://127.0.0.1:9")
+    sleeps: list[float] = []
+    client = TencentChatClient(dead, FAST, sleep=sleeps.append)
+    with pytest.raises(TencentTransportError, match="ConnectionRefusedError"):
+        client.recall_official_account_messages(ACCOUNT, ["k"])
+    assert len(sleeps) == FAST.max_retries
+
+
+@pytest.mark.parametrize(
+    ("reply", "expected"),
+    [
+        ({"ErrorCode": 0, "RecallRetList": [{"MsgKey": "k", "RetCode": 0}], "New": {"x": 1}}, {"k": 0}),
+        ({"ErrorCode": "0", "RecallRetList": [{"MsgKey": "k", "RetCode": "10030"}]}, {"k": 10030}),
+        ({"ActionStatus": "OK", "RecallRetList": [{"MsgKey": "k", "RetCode": 0}]}, {"k": 0}),
+        ({"ErrorCode": 0}, {}),
+        ({"ErrorCode": 0, "RecallRetList": "junk"}, {}),
+        ({"ErrorCode": 0, "RecallRetList": [None, {"MsgKey": 5}, {"MsgKey": "k"}, {"MsgKey": "j", "RetCode": 0}]}, {"j": 0}),
+    ],
+)
+def test_replies_are_parsed_tolerantly(
+    httpserver: HTTPServer, client: TencentChatClient, reply: dict[str, Any], expected: dict[str, int]
+) -> None:
+    httpserver.expect_request(RECALL_PATH).respond_with_json(reply)
+    assert client.recall_official_account_messages(ACCOUNT, ["k"]).ret_codes == expected
+
+
+@pytest.mark.parametrize(
+    ("respond", "message"),
+    [
+        (lambda r: r.respond_with_data("<html>", status=200), "not JSON"),
+        (lambda r: r.respond_with_json([1, 2]), "not a JSON object"),
+        (lambda r: r.respond_with_json({"ActionStatus": "FAIL"}), "no ErrorInfo"),
+    ],
+)
+def test_unusable_replies_are_typed_errors(
+    httpserver: HTTPServer, client: TencentChatClient, respond: Any, message: str
+) -> None:
+    respond(httpserver.expect_request(RECALL_PATH))
+    with pytest.raises((TencentTransportError, TencentApiError), match=message):
+        client.recall_official_account_messages(ACCOUNT, ["k"])
+
+
+def test_secrets_stay_out_of_logs_errors_and_repr(
+    httpserver: HTTPServer, client: TencentChatClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    usersigs: list[str] = []
+
+    def handler(request: Request) -> Response:
+        usersigs.append(request.args["usersig"])
+        return Response(json.dumps(error_reply(60007, "slow down")), content_type="application/json")
+
+    httpserver.expect_request(RECALL_PATH).respond_with_handler(handler)
+    with caplog.at_level(logging.DEBUG), pytest.raises(TencentApiError) as caught:
+        client.recall_official_account_messages(ACCOUNT, ["k"])
+    # The fake Tencent server's own request log (werkzeug) shows the URL: that one is Tencent's.
+    ours = [r for r in caplog.records if r.name.startswith("officialaccount_webhook")]
+    texts = [record.getMessage() for record in ours]
+    texts += [str(caught.value), repr(caught.value), repr(client), repr(client.app)]
+    assert any("retry" in text for text in texts)
+    for text in texts:
+        assert SECRET_KEY not in text
+        for usersig in usersigs:
+            assert usersig not in text
+
+
+def test_rate_limiter_spaces_calls() -> None:
+    now = [0.0]
+    waits: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        waits.append(seconds)
+        now[0] += seconds
+
+    limiter = RateLimiter(2, clock=lambda: now[0], sleep=sleep)
+    for _ in range(6):
+        limiter.acquire()
+    # A burst of two, then one call every half second.
+    assert waits == pytest.approx([0.5, 0.5, 0.5, 0.5])
+
+
+def test_client_uses_the_rate_limit_setting(httpserver: HTTPServer, app: TencentApp) -> None:
+    waits: list[float] = []
+    client = TencentChatClient(app, RestSettings(rate_limit=1), sleep=waits.append)
+    httpserver.expect_request(RECALL_PATH).respond_with_json(recall_reply({"k": 0}))
+    client.recall_official_account_messages(ACCOUNT, ["k"])
+    client.recall_official_account_messages(ACCOUNT, ["k"])
+    assert len(waits) == 1
+    assert 0.5 < waits[0] <= 1
+
+
+@pytest.mark.parametrize(
+    ("region", "base_url", "expected"),
+    [
+        ("singapore", "", "https://adminapisgp.im.qcloud.com"),
+        ("China", "", "https://console.tim.qq.com"),
+        ("frankfurt", "https://proxy.example.com/tencent/", "https://proxy.example.com/tencent"),
+        ("", "http://127.0.0.1:8080", "http://127.0.0.1:8080"),
+        ("", "http://localhost:8080/", "http://localhost:8080"),
+        ("", "http://[::1]:8080", "http://[::1]:8080"),
+    ],
+)
+def test_base_url(region: str, base_url: str, expected: str) -> None:
+    app = TencentApp(sdk_app_id=1, region=region, api_base_url=base_url)
+    assert base_url_for(app) == expected
+
+
+@pytest.mark.parametrize(
+    ("region", "base_url", "message"),
+    [
+        ("", "", "set REGION or API_BASE_URL"),
+        ("mars", "", "unknown REGION 'mars'"),
+        ("", "http://example.com", "http:// is accepted for loopback hosts only"),
+        ("", "http://10.0.0.1", "loopback hosts only"),
+        ("", "ftp://127.0.0.1", "must be an https:// URL"),
+    ],
+)
+def test_base_url_refusals(region: str, base_url: str, message: str) -> None:
+    with pytest.raises(ImproperlyConfigured, match=message):
+        base_url_for(TencentApp(sdk_app_id=1, region=region, api_base_url=base_url))
+
+
+def test_secret_key_is_required() -> None:
+    with pytest.raises(ImproperlyConfigured, match="SECRET_KEY"):
+        TencentChatClient(TencentApp(sdk_app_id=1, region="singapore"), FAST)
