@@ -26,7 +26,9 @@ def decode_usersig(usersig: str, secret_key: str = SECRET_KEY) -> dict[str, Any]
         f"TLS.time:{document['TLS.time']}\n"
         f"TLS.expire:{document['TLS.expire']}\n"
     )
-    expected = base64.b64encode(hmac.new(secret_key.encode(), signed.encode(), hashlib.sha256).digest())
+    expected = base64.b64encode(
+        hmac.new(secret_key.encode(), signed.encode(), hashlib.sha256).digest()
+    )
     assert document["TLS.sig"] == expected.decode(), "UserSig signature does not verify"
     return document
 

@@ -20,10 +20,19 @@ from officialaccount_webhook.rest import (
     TencentTransportError,
 )
 from officialaccount_webhook.rest.client import RateLimiter, base_url_for
-from tests.tencent import ACCOUNT, RECALL_PATH, SECRET_KEY, decode_usersig, error_reply, recall_reply
+from tests.tencent import (
+    ACCOUNT,
+    RECALL_PATH,
+    SECRET_KEY,
+    decode_usersig,
+    error_reply,
+    recall_reply,
+)
 
 SDK_APP_ID = 1400000000
-FAST = RestSettings(rate_limit=1000, connect_timeout=1, read_timeout=0.5, max_retries=3, retry_backoff=0.01)
+FAST = RestSettings(
+    rate_limit=1000, connect_timeout=1, read_timeout=0.5, max_retries=3, retry_backoff=0.01
+)
 
 
 class Clock:
@@ -59,7 +68,9 @@ def test_success_and_what_is_sent(httpserver: HTTPServer, client: TencentChatCli
 
     def handler(request: Request) -> Response:
         seen.append(request)
-        return Response(json.dumps(recall_reply({"71_1_1": 0, "72_1_1": 0})), content_type="application/json")
+        return Response(
+            json.dumps(recall_reply({"71_1_1": 0, "72_1_1": 0})), content_type="application/json"
+        )
 
     httpserver.expect_request(RECALL_PATH, method="POST").respond_with_handler(handler)
     reply = client.recall_official_account_messages(ACCOUNT, ["71_1_1", "72_1_1"], "wrong price")
@@ -111,7 +122,9 @@ def test_usersig_is_cached_and_renewed_before_it_expires(
     assert decode_usersig(usersigs[2])["TLS.time"] == int(clock.now)
 
 
-def test_expired_usersig_is_renewed_once_and_retried(httpserver: HTTPServer, app: TencentApp) -> None:
+def test_expired_usersig_is_renewed_once_and_retried(
+    httpserver: HTTPServer, app: TencentApp
+) -> None:
     clock = Clock()
     client = TencentChatClient(app, FAST, clock=clock, sleep=lambda _: None)
     usersigs: list[str] = []
@@ -119,7 +132,9 @@ def test_expired_usersig_is_renewed_once_and_retried(httpserver: HTTPServer, app
     def expired(request: Request) -> Response:
         usersigs.append(request.args["usersig"])
         clock.now += 5
-        return Response(json.dumps(error_reply(70001, "UserSig expired")), content_type="application/json")
+        return Response(
+            json.dumps(error_reply(70001, "UserSig expired")), content_type="application/json"
+        )
 
     def ok(request: Request) -> Response:
         usersigs.append(request.args["usersig"])
@@ -132,7 +147,9 @@ def test_expired_usersig_is_renewed_once_and_retried(httpserver: HTTPServer, app
     assert decode_usersig(usersigs[1])["TLS.time"] == decode_usersig(usersigs[0])["TLS.time"] + 5
 
 
-def test_expired_usersig_twice_is_an_error(httpserver: HTTPServer, client: TencentChatClient) -> None:
+def test_expired_usersig_twice_is_an_error(
+    httpserver: HTTPServer, client: TencentChatClient
+) -> None:
     httpserver.expect_request(RECALL_PATH).respond_with_json(error_reply(70001, "UserSig expired"))
     with pytest.raises(TencentApiError) as caught:
         client.recall_official_account_messages(ACCOUNT, ["k"])
@@ -171,7 +188,9 @@ def test_retries_are_bounded(httpserver: HTTPServer, client: TencentChatClient) 
 
 
 def test_other_errors_are_not_retried(httpserver: HTTPServer, client: TencentChatClient) -> None:
-    httpserver.expect_request(RECALL_PATH).respond_with_json(error_reply(10010, "account does not exist"))
+    httpserver.expect_request(RECALL_PATH).respond_with_json(
+        error_reply(10010, "account does not exist")
+    )
     with pytest.raises(TencentApiError) as caught:
         client.recall_official_account_messages(ACCOUNT, ["k"])
     assert caught.value.error_code == 10010
@@ -179,7 +198,9 @@ def test_other_errors_are_not_retried(httpserver: HTTPServer, client: TencentCha
     assert len(httpserver.log) == 1
 
 
-def test_http_client_errors_are_not_retried(httpserver: HTTPServer, client: TencentChatClient) -> None:
+def test_http_client_errors_are_not_retried(
+    httpserver: HTTPServer, client: TencentChatClient
+) -> None:
     httpserver.expect_request(RECALL_PATH).respond_with_data("no", status=404)
     with pytest.raises(TencentTransportError, match="HTTP 404"):
         client.recall_official_account_messages(ACCOUNT, ["k"])
@@ -196,7 +217,9 @@ def test_calls_that_are_not_idempotent_are_not_retried(
 
 
 def test_read_timeout(httpserver: HTTPServer, app: TencentApp) -> None:
-    client = TencentChatClient(app, RestSettings(read_timeout=0.2, max_retries=0), sleep=lambda _: None)
+    client = TencentChatClient(
+        app, RestSettings(read_timeout=0.2, max_retries=0), sleep=lambda _: None
+    )
 
     def slow(request: Request) -> Response:
         time.sleep(0.6)
@@ -210,7 +233,9 @@ def test_read_timeout(httpserver: HTTPServer, app: TencentApp) -> None:
 
 
 def test_timeout_then_success(httpserver: HTTPServer, app: TencentApp) -> None:
-    client = TencentChatClient(app, RestSettings(read_timeout=0.2, retry_backoff=0), sleep=lambda _: None)
+    client = TencentChatClient(
+        app, RestSettings(read_timeout=0.2, retry_backoff=0), sleep=lambda _: None
+    )
     calls: list[int] = []
 
     def slow_once(request: Request) -> Response:
@@ -227,7 +252,9 @@ def test_timeout_then_success(httpserver: HTTPServer, app: TencentApp) -> None:
 
 
 def test_connection_refused(app: TencentApp) -> None:
-    dead = TencentApp(sdk_app_id=SDK_APP_ID, secret_key=SECRET_KEY, api_base_url="http://127.0.0.1:9")
+    dead = TencentApp(
+        sdk_app_id=SDK_APP_ID, secret_key=SECRET_KEY, api_base_url="http://127.0.0.1:9"
+    )
     sleeps: list[float] = []
     client = TencentChatClient(dead, FAST, sleep=sleeps.append)
     with pytest.raises(TencentTransportError, match="ConnectionRefusedError"):
@@ -238,16 +265,33 @@ def test_connection_refused(app: TencentApp) -> None:
 @pytest.mark.parametrize(
     ("reply", "expected"),
     [
-        ({"ErrorCode": 0, "RecallRetList": [{"MsgKey": "k", "RetCode": 0}], "New": {"x": 1}}, {"k": 0}),
+        (
+            {"ErrorCode": 0, "RecallRetList": [{"MsgKey": "k", "RetCode": 0}], "New": {"x": 1}},
+            {"k": 0},
+        ),
         ({"ErrorCode": "0", "RecallRetList": [{"MsgKey": "k", "RetCode": "10030"}]}, {"k": 10030}),
         ({"ActionStatus": "OK", "RecallRetList": [{"MsgKey": "k", "RetCode": 0}]}, {"k": 0}),
         ({"ErrorCode": 0}, {}),
         ({"ErrorCode": 0, "RecallRetList": "junk"}, {}),
-        ({"ErrorCode": 0, "RecallRetList": [None, {"MsgKey": 5}, {"MsgKey": "k"}, {"MsgKey": "j", "RetCode": 0}]}, {"j": 0}),
+        (
+            {
+                "ErrorCode": 0,
+                "RecallRetList": [
+                    None,
+                    {"MsgKey": 5},
+                    {"MsgKey": "k"},
+                    {"MsgKey": "j", "RetCode": 0},
+                ],
+            },
+            {"j": 0},
+        ),
     ],
 )
 def test_replies_are_parsed_tolerantly(
-    httpserver: HTTPServer, client: TencentChatClient, reply: dict[str, Any], expected: dict[str, int]
+    httpserver: HTTPServer,
+    client: TencentChatClient,
+    reply: dict[str, Any],
+    expected: dict[str, int],
 ) -> None:
     httpserver.expect_request(RECALL_PATH).respond_with_json(reply)
     assert client.recall_official_account_messages(ACCOUNT, ["k"]).ret_codes == expected
@@ -276,7 +320,9 @@ def test_secrets_stay_out_of_logs_errors_and_repr(
 
     def handler(request: Request) -> Response:
         usersigs.append(request.args["usersig"])
-        return Response(json.dumps(error_reply(60007, "slow down")), content_type="application/json")
+        return Response(
+            json.dumps(error_reply(60007, "slow down")), content_type="application/json"
+        )
 
     httpserver.expect_request(RECALL_PATH).respond_with_handler(handler)
     with caplog.at_level(logging.DEBUG), pytest.raises(TencentApiError) as caught:

@@ -30,7 +30,9 @@ def test_equal_to_tencents_own_package_byte_for_byte(
 
 
 def test_document_verifies() -> None:
-    usersig = generate_usersig(1400000000, SECRET_KEY, "administrator", now=1_717_000_000, expire=86_400)
+    usersig = generate_usersig(
+        1400000000, SECRET_KEY, "administrator", now=1_717_000_000, expire=86_400
+    )
     document = decode_usersig(usersig)
     assert document["TLS.identifier"] == "administrator"
     assert document["TLS.sdkappid"] == 1400000000

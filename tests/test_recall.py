@@ -1,0 +1,576 @@
+"""Recall: the service, the command, the admin action and the REST API, against a local server
+that plays Tencent's REST API."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from io import StringIO
+from typing import Any
+
+import pytest
+from django.contrib.auth.models import Permission, User
+from django.core.management import CommandError, call_command
+from django.test import Client, override_settings
+from django.urls import reverse
+from pytest_httpserver import HTTPServer
+from werkzeug import Request, Response
+
+from officialaccount_webhook.models import OfficialAccountMessage
+from officialaccount_webhook.protocol import AFTER_MSG_WITHDRAW
+from officialaccount_webhook.recall import RecallError, recall_messages
+from tests.conftest import SignalLog, callback_query, sample
+from tests.settings import SIGNED_APP
+from tests.tencent import ACCOUNT, RECALL_PATH, SECRET_KEY, error_reply, recall_body, recall_reply
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def tencent(httpserver: HTTPServer) -> Iterator[HTTPServer]:
+    """Point the signed test app at the local server that plays Tencent."""
+    conf = {
+        "APPS": {
+            SIGNED_APP: {
+                "CALLBACK_TOKENS": ["current-token"],
+                "SECRET_KEY": SECRET_KEY,
+                "API_BASE_URL": httpserver.url_for("/"),
+            },
+            1400000002: {},  # configured for callbacks, but it cannot call Tencent
+        },
+        "REST_RETRY_BACKOFF": 0,
+        "REST_READ_TIMEOUT": 0.3,
+    }
+    with override_settings(OFFICIALACCOUNT_WEBHOOK=conf):
+        yield httpserver
+
+
+def store(*msg_keys: str, account: str = ACCOUNT) -> list[OfficialAccountMessage]:
+    when = datetime(2024, 6, 1, tzinfo=UTC)
+    return [
+        OfficialAccountMessage.objects.create(
+            sdk_app_id=SIGNED_APP,
+            official_account=account,
+            msg_key=key,
+            msg_time=when + timedelta(minutes=index),
+            msg_body=[{"MsgType": "TIMTextElem", "MsgContent": {"Text": f"message {key}"}}],
+            event_time=when,
+        )
+        for index, key in enumerate(msg_keys)
+    ]
+
+
+def answer(ret_codes: dict[str, int]) -> Any:
+    return lambda request: Response(
+        json.dumps(recall_reply(ret_codes)), content_type="application/json"
+    )
+
+
+def recall_all_ok(request: Request) -> Response:
+    body = recall_body(request)
+    return Response(
+        json.dumps(recall_reply(dict.fromkeys(body["MsgKeyList"], 0))),
+        content_type="application/json",
+    )
+
+
+# ------------------------------------------------------------------ the service
+
+
+def test_full_success(
+    tencent: HTTPServer, signal_log: SignalLog, django_capture_on_commit_callbacks: Any
+) -> None:
+    first, second = store("71_1_1", "72_1_1")
+    tencent.expect_request(RECALL_PATH, method="POST").respond_with_handler(recall_all_ok)
+    with django_capture_on_commit_callbacks(execute=True):
+        outcomes = recall_messages([first, second], reason="wrong price", requested_by="ops")
+    assert [(o.msg_key, o.status, o.ret_code) for o in outcomes] == [
+        ("71_1_1", "recalled", 0),
+        ("72_1_1", "recalled", 0),
+    ]
+    for message in (first, second):
+        message.refresh_from_db()
+        assert message.recalled_at is not None
+        assert (message.recall_ret_code, message.recall_reason, message.recall_requested_by) == (
+            0,
+            "wrong price",
+            "ops",
+        )
+    assert sorted(call["message"].msg_key for call in signal_log.recalled) == ["71_1_1", "72_1_1"]
+    [request] = [entry[0] for entry in tencent.log]
+    assert recall_body(request) == {
+        "Official_Account": ACCOUNT,
+        "MsgKeyList": ["71_1_1", "72_1_1"],
+        "Reason": "wrong price",
+    }
+
+
+def test_tencents_withdraw_callback_afterwards_sends_no_second_signal(
+    tencent: HTTPServer,
+    signal_log: SignalLog,
+    post_callback: Any,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    [message] = store("71_1_1698741698")
+    tencent.expect_request(RECALL_PATH).respond_with_handler(recall_all_ok)
+    with django_capture_on_commit_callbacks(execute=True):
+        recall_messages([message])
+    response = post_callback(sample("withdraw"), callback_query(command=AFTER_MSG_WITHDRAW))
+    assert response.status_code == 200
+    assert len(signal_log.recalled) == 1
+
+
+def test_partial_failure(tencent: HTTPServer, signal_log: SignalLog) -> None:
+    store("71_1_1", "72_1_1")
+    tencent.expect_request(RECALL_PATH).respond_with_handler(answer({"71_1_1": 10030, "72_1_1": 0}))
+    outcomes = recall_messages(OfficialAccountMessage.objects.order_by("msg_key"))
+    assert [(o.msg_key, o.status, o.ret_code, o.ok) for o in outcomes] == [
+        ("71_1_1", "failed", 10030, False),
+        ("72_1_1", "recalled", 0, True),
+    ]
+    failed = OfficialAccountMessage.objects.get(msg_key="71_1_1")
+    assert (failed.recalled_at, failed.recall_ret_code) == (None, 10030)
+    assert OfficialAccountMessage.objects.get(msg_key="72_1_1").recalled_at is not None
+
+
+def test_key_missing_from_the_reply_is_a_failure(tencent: HTTPServer) -> None:
+    store("71_1_1", "72_1_1")
+    tencent.expect_request(RECALL_PATH).respond_with_handler(answer({"72_1_1": 0}))
+    outcomes = recall_messages(OfficialAccountMessage.objects.order_by("msg_key"))
+    assert (outcomes[0].status, outcomes[0].detail) == (
+        "failed",
+        "Tencent's reply has no RetCode for this key",
+    )
+
+
+def test_rate_limit_code_then_success(tencent: HTTPServer) -> None:
+    store("71_1_1")
+    tencent.expect_ordered_request(RECALL_PATH).respond_with_json(
+        error_reply(60007, "too many calls")
+    )
+    tencent.expect_ordered_request(RECALL_PATH).respond_with_json(recall_reply({"71_1_1": 0}))
+    [outcome] = recall_messages(OfficialAccountMessage.objects.all())
+    assert outcome.status == "recalled"
+    assert len(tencent.log) == 2
+
+
+def test_server_error_then_success(tencent: HTTPServer) -> None:
+    store("71_1_1")
+    tencent.expect_ordered_request(RECALL_PATH).respond_with_data("bad gateway", status=502)
+    tencent.expect_ordered_request(RECALL_PATH).respond_with_json(recall_reply({"71_1_1": 0}))
+    [outcome] = recall_messages(OfficialAccountMessage.objects.all())
+    assert outcome.status == "recalled"
+
+
+def test_timeout_fails_the_batch_and_recalls_nothing(tencent: HTTPServer) -> None:
+    store("71_1_1")
+
+    def slow(request: Request) -> Response:
+        time.sleep(0.6)
+        return Response(json.dumps(recall_reply({"71_1_1": 0})), content_type="application/json")
+
+    tencent.expect_request(RECALL_PATH).respond_with_handler(slow)
+    conf = {
+        "APPS": {SIGNED_APP: {"SECRET_KEY": SECRET_KEY, "API_BASE_URL": tencent.url_for("/")}},
+        "REST_READ_TIMEOUT": 0.2,
+        "REST_MAX_RETRIES": 0,
+    }
+    with override_settings(OFFICIALACCOUNT_WEBHOOK=conf):
+        [outcome] = recall_messages(OfficialAccountMessage.objects.all())
+    assert (outcome.status, outcome.ret_code) == ("failed", None)
+    assert "timed out" in outcome.detail
+    assert OfficialAccountMessage.objects.get().recalled_at is None
+
+
+def test_expired_usersig_is_renewed(tencent: HTTPServer) -> None:
+    store("71_1_1")
+    tencent.expect_ordered_request(RECALL_PATH).respond_with_json(
+        error_reply(70001, "UserSig expired")
+    )
+    tencent.expect_ordered_request(RECALL_PATH).respond_with_json(recall_reply({"71_1_1": 0}))
+    [outcome] = recall_messages(OfficialAccountMessage.objects.all())
+    assert outcome.status == "recalled"
+
+
+def test_more_than_ten_keys_take_several_calls(
+    tencent: HTTPServer, signal_log: SignalLog, django_capture_on_commit_callbacks: Any
+) -> None:
+    keys = [f"{seq}_1_1717000000" for seq in range(23)]
+    store(*keys)
+    tencent.expect_request(RECALL_PATH).respond_with_handler(recall_all_ok)
+    with django_capture_on_commit_callbacks(execute=True):
+        outcomes = recall_messages(OfficialAccountMessage.objects.order_by("msg_time"))
+    assert [o.status for o in outcomes] == ["recalled"] * 23
+    sent = [recall_body(entry[0])["MsgKeyList"] for entry in tencent.log]
+    assert [len(batch) for batch in sent] == [10, 10, 3]
+    assert [key for batch in sent for key in batch] == keys
+    assert len(signal_log.recalled) == 23
+
+
+def test_accounts_are_recalled_separately(tencent: HTTPServer) -> None:
+    store("1_1_1", "2_1_1")
+    store("1_1_1", account="@TOA#_OTHER")
+    tencent.expect_request(RECALL_PATH).respond_with_handler(recall_all_ok)
+    outcomes = recall_messages(OfficialAccountMessage.objects.order_by("id"))
+    assert all(o.status == "recalled" for o in outcomes)
+    calls = sorted(
+        (recall_body(e[0])["Official_Account"], tuple(recall_body(e[0])["MsgKeyList"]))
+        for e in tencent.log
+    )
+    assert calls == [("@TOA#_2J4SZEAEL", ("1_1_1", "2_1_1")), ("@TOA#_OTHER", ("1_1_1",))]
+
+
+def test_a_failed_call_fails_only_its_batch(tencent: HTTPServer) -> None:
+    store("1_1_1")
+    store("1_1_1", account="@TOA#_GONE")
+
+    def handler(request: Request) -> Response:
+        if recall_body(request)["Official_Account"] == "@TOA#_GONE":
+            return Response(
+                json.dumps(error_reply(10010, "official account does not exist")),
+                content_type="application/json",
+            )
+        return recall_all_ok(request)
+
+    tencent.expect_request(RECALL_PATH).respond_with_handler(handler)
+    outcomes = recall_messages(OfficialAccountMessage.objects.order_by("id"))
+    assert [(o.official_account, o.status, o.ret_code) for o in outcomes] == [
+        (ACCOUNT, "recalled", 0),
+        ("@TOA#_GONE", "failed", 10010),
+    ]
+    assert "official account does not exist" in outcomes[1].detail
+
+
+@pytest.mark.parametrize("reason", ["x" * 101, "红" * 34])
+def test_over_long_reason_is_refused_before_any_call(tencent: HTTPServer, reason: str) -> None:
+    store("71_1_1")
+    with pytest.raises(RecallError, match="at most 100"):
+        recall_messages(OfficialAccountMessage.objects.all(), reason=reason)
+    assert tencent.log == []
+
+
+def test_reason_of_exactly_100_bytes_is_sent(tencent: HTTPServer) -> None:
+    store("71_1_1")
+    tencent.expect_request(RECALL_PATH).respond_with_handler(recall_all_ok)
+    reason = "红" * 33 + "x"
+    recall_messages(OfficialAccountMessage.objects.all(), reason=reason)
+    assert recall_body(tencent.log[0][0])["Reason"] == reason
+
+
+def test_already_recalled_is_a_no_op(tencent: HTTPServer, signal_log: SignalLog) -> None:
+    [message] = store("71_1_1")
+    OfficialAccountMessage.objects.update(recalled_at=datetime(2024, 6, 2, tzinfo=UTC))
+    [outcome] = recall_messages([message])
+    assert (outcome.status, outcome.ok) == ("already_recalled", True)
+    assert tencent.log == []
+    assert signal_log.recalled == []
+
+
+def test_triples_of_messages_not_stored_are_still_recalled(tencent: HTTPServer) -> None:
+    tencent.expect_request(RECALL_PATH).respond_with_handler(recall_all_ok)
+    [outcome] = recall_messages([(SIGNED_APP, ACCOUNT, "99_1_1")])
+    assert outcome.status == "recalled"
+    assert not OfficialAccountMessage.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("sdk_app_id", "message"), [(1400000002, "SECRET_KEY"), (42, "not configured")]
+)
+def test_app_that_cannot_call_tencent_is_refused_before_any_call(
+    tencent: HTTPServer, sdk_app_id: int, message: str
+) -> None:
+    with pytest.raises(RecallError, match=message):
+        recall_messages([(SIGNED_APP, ACCOUNT, "1_1_1"), (sdk_app_id, ACCOUNT, "1_1_1")])
+    assert tencent.log == []
+
+
+# ------------------------------------------------------------------ the command
+
+
+def run_recall(*args: str) -> str:
+    out = StringIO()
+    call_command("officialaccount_recall", *args, stdout=out)
+    return out.getvalue()
+
+
+def test_command_prints_each_result(tencent: HTTPServer) -> None:
+    store("71_1_1", "72_1_1")
+    tencent.expect_request(RECALL_PATH).respond_with_handler(recall_all_ok)
+    output = run_recall(
+        "--sdkappid", str(SIGNED_APP), "--account", ACCOUNT, "--reason", "typo", "71_1_1", "72_1_1"
+    )
+    assert "71_1_1: recalled (RetCode 0)" in output
+    assert "72_1_1: recalled (RetCode 0)" in output
+    assert OfficialAccountMessage.objects.get(msg_key="71_1_1").recall_requested_by == "command"
+
+
+def test_command_fails_if_any_key_failed(tencent: HTTPServer) -> None:
+    tencent.expect_request(RECALL_PATH).respond_with_handler(answer({"71_1_1": 0, "72_1_1": 10030}))
+    out = StringIO()
+    with pytest.raises(CommandError, match="1 of 2 keys were not recalled"):
+        call_command(
+            "officialaccount_recall",
+            "--sdkappid",
+            str(SIGNED_APP),
+            "--account",
+            ACCOUNT,
+            "71_1_1",
+            "72_1_1",
+            stdout=out,
+        )
+    assert "72_1_1: failed (RetCode 10030)" in out.getvalue()
+
+
+def test_command_refuses_an_over_long_reason(tencent: HTTPServer) -> None:
+    with pytest.raises(CommandError, match="at most 100"):
+        run_recall(
+            "--sdkappid", str(SIGNED_APP), "--account", ACCOUNT, "--reason", "x" * 101, "71_1_1"
+        )
+    assert tencent.log == []
+
+
+# ------------------------------------------------------------------ the admin action
+
+
+def staff(*permissions: str) -> User:
+    user = User.objects.create_user("operator", password="pw", is_staff=True)
+    for codename in permissions:
+        user.user_permissions.add(Permission.objects.get(codename=codename))
+    return user
+
+
+CHANGELIST = "admin:officialaccount_webhook_officialaccountmessage_changelist"
+
+
+def test_action_needs_the_recall_permission(tencent: HTTPServer, client: Client) -> None:
+    [message] = store("71_1_1")
+    client.force_login(staff("view_officialaccountmessage"))
+    page = client.get(reverse(CHANGELIST))
+    assert page.status_code == 200
+    assert "recall_selected" not in page.text
+    response = client.post(
+        reverse(CHANGELIST), {"action": "recall_selected", "_selected_action": [message.pk]}
+    )
+    assert "recall-confirmation" not in response.content.decode()
+    assert tencent.log == []
+    assert OfficialAccountMessage.objects.get().recalled_at is None
+
+
+def test_action_confirms_then_recalls_and_shows_each_outcome(
+    tencent: HTTPServer, client: Client
+) -> None:
+    messages = store("71_1_1", "72_1_1")
+    client.force_login(staff("view_officialaccountmessage", "recall_officialaccountmessage"))
+    assert "recall_selected" in client.get(reverse(CHANGELIST)).text
+    selected = {"action": "recall_selected", "_selected_action": [m.pk for m in messages]}
+    confirmation = client.post(reverse(CHANGELIST), selected)
+    assert confirmation.status_code == 200
+    assert "recall-confirmation" in confirmation.text
+    assert "71_1_1" in confirmation.text and "72_1_1" in confirmation.text
+    assert tencent.log == []
+    tencent.expect_request(RECALL_PATH).respond_with_handler(answer({"71_1_1": 0, "72_1_1": 10030}))
+    result = client.post(reverse(CHANGELIST), selected | {"confirm": "yes", "reason": "typo"})
+    assert result.status_code == 200
+    assert 'class="recall-recalled"' in result.text
+    assert 'class="recall-failed"' in result.text
+    assert "10030" in result.text
+    recalled = OfficialAccountMessage.objects.get(msg_key="71_1_1")
+    assert (recalled.recall_reason, recalled.recall_requested_by) == ("typo", "admin:operator")
+    assert recalled.recalled_at is not None
+
+
+def test_action_refuses_an_over_long_reason_on_the_confirmation_page(
+    tencent: HTTPServer, client: Client
+) -> None:
+    [message] = store("71_1_1")
+    client.force_login(staff("view_officialaccountmessage", "recall_officialaccountmessage"))
+    response = client.post(
+        reverse(CHANGELIST),
+        {
+            "action": "recall_selected",
+            "_selected_action": [message.pk],
+            "confirm": "yes",
+            "reason": "红" * 40,
+        },
+    )
+    assert "recall-confirmation" in response.text
+    assert "at most 100" in response.text
+    assert tencent.log == []
+
+
+# ------------------------------------------------------------------ the REST API
+
+
+MESSAGES = "/api/officialaccount/messages/"
+RECALL = "/api/officialaccount/recall/"
+
+
+def api_client(*permissions: str) -> Client:
+    user = User.objects.create_user("service", password="pw")
+    for codename in permissions:
+        user.user_permissions.add(Permission.objects.get(codename=codename))
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def test_api_refuses_anonymous_callers(tencent: HTTPServer) -> None:
+    store("71_1_1")
+    anonymous = Client()
+    assert anonymous.get(MESSAGES).status_code in (401, 403)
+    assert anonymous.post(RECALL, {}, content_type="application/json").status_code in (401, 403)
+
+
+def test_api_reading_needs_the_view_permission(tencent: HTTPServer) -> None:
+    store("71_1_1")
+    assert api_client().get(MESSAGES).status_code == 403
+    assert (
+        api_client_named("reader", "view_officialaccountmessage").get(MESSAGES).status_code == 200
+    )
+
+
+def api_client_named(name: str, *permissions: str) -> Client:
+    user = User.objects.create_user(name, password="pw")
+    for codename in permissions:
+        user.user_permissions.add(Permission.objects.get(codename=codename))
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def test_api_lists_and_filters(tencent: HTTPServer) -> None:
+    store("71_1_1", "72_1_1", "73_1_1")
+    store("71_1_1", account="@TOA#_OTHER")
+    OfficialAccountMessage.objects.filter(msg_key="72_1_1").update(
+        msg_body=[{"MsgType": "TIMTextElem", "MsgContent": {"Text": "红包 sale"}}]
+    )
+    client = api_client("view_officialaccountmessage")
+
+    def keys(**params: str) -> list[tuple[str, str]]:
+        response = client.get(MESSAGES, params)
+        assert response.status_code == 200, response.content
+        return [(row["official_account"], row["msg_key"]) for row in response.json()["results"]]
+
+    assert keys() == [
+        (ACCOUNT, "73_1_1"),
+        (ACCOUNT, "72_1_1"),
+        ("@TOA#_OTHER", "71_1_1"),
+        (ACCOUNT, "71_1_1"),
+    ]
+    assert keys(official_account="@TOA#_OTHER") == [("@TOA#_OTHER", "71_1_1")]
+    assert keys(msg_key="72_1_1") == [(ACCOUNT, "72_1_1")]
+    assert keys(sdk_app_id=str(SIGNED_APP), official_account=ACCOUNT, msg_key="71_1_1") == [
+        (ACCOUNT, "71_1_1")
+    ]
+    assert keys(sdk_app_id="999") == []
+    assert keys(since="2024-06-01T00:01:00Z", until="2024-06-01T00:02:00Z") == [(ACCOUNT, "72_1_1")]
+    assert keys(text="红包") == [(ACCOUNT, "72_1_1")]
+    assert keys(text="SALE") == [(ACCOUNT, "72_1_1")]
+    assert client.get(MESSAGES, {"since": "yesterday"}).status_code == 400
+    assert client.get(MESSAGES, {"sdk_app_id": "abc"}).status_code == 400
+
+
+def test_api_retrieves_one_message(tencent: HTTPServer) -> None:
+    [message] = store("71_1_1")
+    client = api_client("view_officialaccountmessage")
+    response = client.get(f"{MESSAGES}{message.pk}/")
+    assert response.status_code == 200
+    body = response.json()
+    assert (body["msg_key"], body["official_account"], body["sdk_app_id"]) == (
+        "71_1_1",
+        ACCOUNT,
+        SIGNED_APP,
+    )
+    assert body["msg_body"] == message.msg_body
+    assert client.get(f"{MESSAGES}{message.pk + 1000}/").status_code == 404
+
+
+def test_api_recall_needs_the_recall_permission(tencent: HTTPServer) -> None:
+    store("71_1_1")
+    payload = {"sdk_app_id": SIGNED_APP, "official_account": ACCOUNT, "msg_keys": ["71_1_1"]}
+    response = api_client("view_officialaccountmessage").post(
+        RECALL, payload, content_type="application/json"
+    )
+    assert response.status_code == 403
+    assert tencent.log == []
+
+
+def test_api_recall_answers_each_key(tencent: HTTPServer) -> None:
+    store("71_1_1", "72_1_1")
+    tencent.expect_request(RECALL_PATH).respond_with_handler(answer({"71_1_1": 0, "72_1_1": 10030}))
+    client = api_client("recall_officialaccountmessage")
+    payload = {
+        "sdk_app_id": SIGNED_APP,
+        "official_account": ACCOUNT,
+        "msg_keys": ["71_1_1", "72_1_1"],
+        "reason": "wrong",
+    }
+    response = client.post(RECALL, payload, content_type="application/json")
+    assert response.status_code == 200
+    assert response.json() == {
+        "results": [
+            {
+                "official_account": ACCOUNT,
+                "msg_key": "71_1_1",
+                "status": "recalled",
+                "ret_code": 0,
+                "detail": "",
+            },
+            {
+                "official_account": ACCOUNT,
+                "msg_key": "72_1_1",
+                "status": "failed",
+                "ret_code": 10030,
+                "detail": "RetCode 10030",
+            },
+        ]
+    }
+    assert OfficialAccountMessage.objects.get(msg_key="71_1_1").recall_requested_by == "api:service"
+
+
+@pytest.mark.parametrize(
+    ("payload", "field"),
+    [
+        ({"official_account": ACCOUNT, "msg_keys": ["k"]}, "sdk_app_id"),
+        ({"sdk_app_id": SIGNED_APP, "official_account": ACCOUNT, "msg_keys": []}, "msg_keys"),
+        (
+            {
+                "sdk_app_id": SIGNED_APP,
+                "official_account": ACCOUNT,
+                "msg_keys": ["k"],
+                "reason": "红" * 34,
+            },
+            "reason",
+        ),
+    ],
+)
+def test_api_recall_validates(tencent: HTTPServer, payload: dict[str, Any], field: str) -> None:
+    response = api_client("recall_officialaccountmessage").post(
+        RECALL, payload, content_type="application/json"
+    )
+    assert response.status_code == 400
+    assert field in response.json()
+    assert tencent.log == []
+
+
+def test_api_recall_for_an_app_that_cannot_call_tencent(tencent: HTTPServer) -> None:
+    payload = {"sdk_app_id": 1400000002, "official_account": ACCOUNT, "msg_keys": ["k"]}
+    response = api_client("recall_officialaccountmessage").post(
+        RECALL, payload, content_type="application/json"
+    )
+    assert response.status_code == 400
+    assert "SECRET_KEY" in response.json()["detail"]
+
+
+def test_openapi_schema_is_served() -> None:
+    response = Client().get("/api/schema/", {"format": "json"})
+    assert response.status_code == 200
+    paths = json.loads(response.content)["paths"]
+    assert {
+        "/api/officialaccount/messages/",
+        "/api/officialaccount/messages/{id}/",
+        "/api/officialaccount/recall/",
+    } <= set(paths)
+    assert not any(path.startswith("/webhooks/") for path in paths)
