@@ -14,6 +14,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db import connections, router
 
 from .conf import SETTINGS_NAME, WebhookSettings, get_settings
+from .rest.client import base_url_for
 
 # Below this, ordinary network delay and clock drift reject genuine callbacks.
 MIN_SENSIBLE_SKEW = 5
@@ -33,7 +34,7 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]
                 id="officialaccount_webhook.W005",
             )
         ]
-    return [*_check_apps(conf), *_check_skew(conf)]
+    return [*_check_apps(conf), *_check_skew(conf), *_check_rest(conf)]
 
 
 def _check_apps(conf: WebhookSettings) -> list[CheckMessage]:
@@ -58,6 +59,25 @@ def _check_apps(conf: WebhookSettings) -> list[CheckMessage]:
         for app in conf.apps.values()
         if not app.callback_tokens
     ]
+
+
+def _check_rest(conf: WebhookSettings) -> list[CheckMessage]:
+    # Only apps with a SECRET_KEY mean to call Tencent; the others only receive callbacks.
+    messages: list[CheckMessage] = []
+    for app in conf.apps.values():
+        if not app.secret_key:
+            continue
+        try:
+            base_url_for(app)
+        except ImproperlyConfigured as exc:
+            messages.append(
+                Warning(
+                    f"{exc} Recalls for this app will fail.",
+                    hint="Set REGION to one of Tencent's data centers, or API_BASE_URL.",
+                    id="officialaccount_webhook.W007",
+                )
+            )
+    return messages
 
 
 def _check_skew(conf: WebhookSettings) -> list[CheckMessage]:

@@ -92,3 +92,20 @@ def test_sqlite_needs_immediate_transactions(
     monkeypatch.setitem(connection.settings_dict, "ENGINE", engine)
     monkeypatch.setitem(connection.settings_dict, "OPTIONS", options)
     assert ("officialaccount_webhook.W006" in ids()) is warns
+
+
+@pytest.mark.parametrize(
+    ("app", "warns"),
+    [
+        ({"SECRET_KEY": "k"}, True),
+        ({"SECRET_KEY": "k", "REGION": "atlantis"}, True),
+        ({"SECRET_KEY": "k", "API_BASE_URL": "http://example.com"}, True),
+        ({"SECRET_KEY": "k", "REGION": "singapore"}, False),
+        ({"SECRET_KEY": "k", "API_BASE_URL": "http://127.0.0.1:9000"}, False),
+        ({}, False),
+    ],
+)
+def test_app_that_cannot_reach_tencents_rest_api(app: dict[str, str], warns: bool) -> None:
+    app = {"CALLBACK_TOKENS": ["t"], **app}
+    with override_settings(OFFICIALACCOUNT_WEBHOOK={"APPS": {1: app}}):
+        assert ("officialaccount_webhook.W007" in ids()) is warns

@@ -100,3 +100,41 @@ def test_accessor_reads_at_call_time() -> None:
 
 def test_accessor_reuses_the_parsed_settings() -> None:
     assert get_settings() is get_settings()
+
+
+def test_rest_defaults_sit_below_tencents_limit() -> None:
+    rest = parse_settings({}).rest
+    assert rest.rate_limit == 100 < 200
+    assert (rest.connect_timeout, rest.read_timeout) == (3.0, 10.0)
+    assert (rest.max_retries, rest.retry_backoff) == (3, 0.5)
+
+
+def test_rest_settings() -> None:
+    rest = parse_settings(
+        {
+            "REST_RATE_LIMIT": 20,
+            "REST_CONNECT_TIMEOUT": 1.5,
+            "REST_READ_TIMEOUT": 4,
+            "REST_MAX_RETRIES": 0,
+            "REST_RETRY_BACKOFF": 0,
+        }
+    ).rest
+    assert (rest.rate_limit, rest.connect_timeout, rest.read_timeout) == (20.0, 1.5, 4.0)
+    assert (rest.max_retries, rest.retry_backoff) == (0, 0.0)
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("REST_RATE_LIMIT", 0),
+        ("REST_RATE_LIMIT", "100"),
+        ("REST_CONNECT_TIMEOUT", -1),
+        ("REST_READ_TIMEOUT", float("inf")),
+        ("REST_READ_TIMEOUT", float("nan")),
+        ("REST_MAX_RETRIES", -1),
+        ("REST_RETRY_BACKOFF", True),
+    ],
+)
+def test_rest_settings_refusals(key: str, value: object) -> None:
+    with pytest.raises(ImproperlyConfigured, match=key):
+        parse_settings({key: value})

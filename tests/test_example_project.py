@@ -14,7 +14,11 @@ import json
 from django.conf import settings
 from officialaccount_webhook.conf import get_settings
 
-apps = {str(key): list(app.callback_tokens) for key, app in get_settings().apps.items()}
+apps = {
+    str(key): [list(app.callback_tokens), app.secret_key, app.admin_identifier, app.region,
+               app.api_base_url]
+    for key, app in get_settings().apps.items()
+}
 database = settings.DATABASES["default"]
 print(json.dumps({
     "apps": apps,
@@ -63,7 +67,9 @@ def test_app_and_rotated_tokens_from_the_environment() -> None:
         DATABASE_URL="postgres://postgres@127.0.0.1:5432/postgres",
         DJANGO_ALLOWED_HOSTS="chat.example.com,api.example.com",
     )
-    assert config["apps"] == {"1400000000": ["new-token", "old-token"]}
+    assert config["apps"] == {
+        "1400000000": [["new-token", "old-token"], "", "administrator", "", ""]
+    }
     assert config["db"] == "django.db.backends.postgresql"
     assert config["hosts"] == ["chat.example.com", "api.example.com"]
 
@@ -82,3 +88,16 @@ def test_check_warns_about_a_missing_token_in_production() -> None:
     )
     assert result.returncode == 0
     assert "officialaccount_webhook.W002" in result.stderr
+
+
+def test_rest_settings_from_the_environment() -> None:
+    config = show(
+        TENCENT_CHAT_SDKAPPID="1400000000",
+        TENCENT_CHAT_SECRET_KEY="s3cret",
+        TENCENT_CHAT_ADMIN_IDENTIFIER="ops",
+        TENCENT_CHAT_REGION="singapore",
+        TENCENT_CHAT_API_BASE_URL="http://127.0.0.1:9000",
+    )
+    assert config["apps"] == {
+        "1400000000": [[], "s3cret", "ops", "singapore", "http://127.0.0.1:9000"]
+    }
