@@ -6,6 +6,7 @@ deleting still follows the delete permission.
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
 from django import forms
@@ -18,15 +19,20 @@ from django.template.response import TemplateResponse
 from django.utils.translation import gettext_lazy as _
 
 from .models import CallbackDelivery, OfficialAccountMessage
-from .recall import MAX_REASON_BYTES, RecallError, check_reason, recall_messages
+from .protocol import MAX_RECALL_REASON_BYTES
+from .recall import RecallError, check_reason, recall_messages
+
+# Each ten messages cost a call to Tencent while the page waits; more belongs to the command.
+MAX_RECALL_SELECTION = 100
 
 
 class RecallForm(forms.Form):
     reason = forms.CharField(
         label=_("Reason"),
         required=False,
-        max_length=MAX_REASON_BYTES,
-        help_text=_("Optional; sent to Tencent. At most 100 bytes."),
+        max_length=MAX_RECALL_REASON_BYTES,
+        help_text=_("Optional; sent to Tencent. At most %(bytes)d bytes.")
+        % {"bytes": MAX_RECALL_REASON_BYTES},
     )
 
     def clean_reason(self) -> str:
@@ -74,6 +80,18 @@ class OfficialAccountMessageAdmin(ReadOnlyAdmin):
         self, request: HttpRequest, queryset: QuerySet[OfficialAccountMessage]
     ) -> TemplateResponse | None:
         """Ask for a reason on a confirmation page, then recall and show each outcome."""
+        selected = queryset.count()
+        if selected > MAX_RECALL_SELECTION:
+            self.message_user(
+                request,
+                _(
+                    "%(selected)d messages are selected; recall at most %(max)d at a time here, "
+                    "or use the officialaccount_recall command."
+                )
+                % {"selected": selected, "max": MAX_RECALL_SELECTION},
+                messages.ERROR,
+            )
+            return None
         confirmed = request.POST.get("confirm") == "yes"
         form = RecallForm(request.POST if confirmed else None)
         if confirmed and form.is_valid():
@@ -86,13 +104,20 @@ class OfficialAccountMessageAdmin(ReadOnlyAdmin):
             except RecallError as exc:
                 self.message_user(request, str(exc), messages.ERROR)
                 return None
-            failed = sum(not outcome.ok for outcome in outcomes)
-            level = messages.WARNING if failed else messages.SUCCESS
+            counts = Counter(outcome.status for outcome in outcomes)
             self.message_user(
                 request,
-                _("%(ok)d of %(all)d recalls succeeded.")
-                % {"ok": len(outcomes) - failed, "all": len(outcomes)},
-                level,
+                _(
+                    "Recalled: %(recalled)d. Already recalled: %(already)d. Failed: %(failed)d. "
+                    "Unknown: %(unknown)d."
+                )
+                % {
+                    "recalled": counts["recalled"],
+                    "already": counts["already_recalled"],
+                    "failed": counts["failed"],
+                    "unknown": counts["unknown"],
+                },
+                messages.SUCCESS if all(o.ok for o in outcomes) else messages.WARNING,
             )
             return TemplateResponse(
                 request,

@@ -11,6 +11,7 @@ from .protocol import (
     MAX_COMMAND_LENGTH,
     MAX_MSG_KEY_LENGTH,
     MAX_OPT_PLATFORM_LENGTH,
+    MAX_RECALL_REASON_BYTES,
 )
 
 
@@ -72,7 +73,9 @@ class OfficialAccountMessage(models.Model):
         blank=True,
         help_text=_("Tencent's answer to the last recall this app asked for: 0 means recalled."),
     )
-    recall_reason = models.CharField(_("recall reason"), max_length=100, blank=True, default="")
+    recall_reason = models.CharField(
+        _("recall reason"), max_length=MAX_RECALL_REASON_BYTES, blank=True, default=""
+    )
     recall_requested_by = models.CharField(
         _("recall requested by"),
         max_length=150,

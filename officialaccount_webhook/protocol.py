@@ -30,6 +30,8 @@ MAX_MSG_KEY_LENGTH = 128
 MAX_COMMAND_LENGTH = 128
 MAX_OPT_PLATFORM_LENGTH = 64
 MAX_INFO_LENGTH = 500
+# Tencent's limit on a recall's Reason (protocol notes 5.2).
+MAX_RECALL_REASON_BYTES = 100
 
 # Far deeper than any message element Tencent defines (three levels), and far below the
 # recursion limits of the JSON encoder and of the databases' JSON types.

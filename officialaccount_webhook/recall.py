@@ -28,15 +28,18 @@ from django.utils import timezone
 from ._itertools import batched
 from .dispatch import send_message_recalled
 from .models import OfficialAccountMessage
-from .rest import TencentChatClient, TencentChatError, client_for
+from .protocol import MAX_RECALL_REASON_BYTES
+from .rest import RecallReply, TencentChatClient, TencentChatError, client_for
 
 MAX_KEYS_PER_CALL = 10
-MAX_REASON_BYTES = 100
+REQUESTED_BY_LENGTH = OfficialAccountMessage._meta.get_field("recall_requested_by").max_length
 
 MessageRef = tuple[int, str, str]
 """(SDKAppID, official account, MsgKey): a message, stored or not."""
 
-Status = Literal["recalled", "already_recalled", "failed"]
+Status = Literal["recalled", "already_recalled", "failed", "unknown"]
+"""``unknown``: an attempt that timed out may have recalled it; Tencent's recall callback will
+tell (the webhook then marks the message recalled)."""
 
 
 class RecallError(ValueError):
@@ -55,14 +58,14 @@ class RecallOutcome:
 
     @property
     def ok(self) -> bool:
-        return self.status != "failed"
+        return self.status in ("recalled", "already_recalled")
 
 
 def check_reason(reason: str) -> None:
     size = len(reason.encode())
-    if size > MAX_REASON_BYTES:
+    if size > MAX_RECALL_REASON_BYTES:
         raise RecallError(
-            f"The reason is {size} bytes; Tencent accepts at most {MAX_REASON_BYTES}."
+            f"The reason is {size} bytes; Tencent accepts at most {MAX_RECALL_REASON_BYTES}."
         )
 
 
@@ -96,11 +99,13 @@ def recall_messages(
             groups.setdefault(ref[:2], []).append(ref[2])
     for (sdk_app_id, account), msg_keys in groups.items():
         for batch in batched(msg_keys, MAX_KEYS_PER_CALL):
-            batch_outcomes = _recall_batch(clients[sdk_app_id], sdk_app_id, account, batch, reason)
-            _record(batch_outcomes, stored, reason, requested_by)
-            outcomes.update(
-                {(o.sdk_app_id, o.official_account, o.msg_key): o for o in batch_outcomes}
+            refs_in_batch = [(sdk_app_id, account, key) for key in batch]
+            batch_outcomes, reply = _recall_batch(
+                clients[sdk_app_id], sdk_app_id, account, batch, reason
             )
+            if reply is not None:
+                _record(reply, refs_in_batch, stored, reason, requested_by)
+            outcomes.update(zip(refs_in_batch, batch_outcomes, strict=True))
     return [outcomes[ref] for ref in refs]
 
 
@@ -134,73 +139,73 @@ def _stored_messages(refs: Sequence[MessageRef]) -> dict[MessageRef, OfficialAcc
 
 def _recall_batch(
     client: TencentChatClient, sdk_app_id: int, account: str, msg_keys: list[str], reason: str
-) -> list[RecallOutcome]:
+) -> tuple[list[RecallOutcome], RecallReply | None]:
     try:
         reply = client.recall_official_account_messages(account, msg_keys, reason)
     except TencentChatError as exc:
-        return [
+        status: Status = "unknown" if exc.maybe_carried_out else "failed"
+        outcomes = [
             RecallOutcome(
-                sdk_app_id, account, key, status="failed", ret_code=exc.error_code, detail=str(exc)
+                sdk_app_id, account, key, status, ret_code=exc.error_code, detail=str(exc)
             )
             for key in msg_keys
         ]
-    outcomes = []
-    for key in msg_keys:
-        code = reply.ret_codes.get(key)
-        if code == 0:
-            outcomes.append(RecallOutcome(sdk_app_id, account, key, status="recalled", ret_code=0))
-        elif code is None:
-            outcomes.append(
-                RecallOutcome(
-                    sdk_app_id,
-                    account,
-                    key,
-                    status="failed",
-                    ret_code=None,
-                    detail="Tencent's reply has no RetCode for this key",
-                )
-            )
-        else:
-            outcomes.append(
-                RecallOutcome(
-                    sdk_app_id,
-                    account,
-                    key,
-                    status="failed",
-                    ret_code=code,
-                    detail=f"RetCode {code}",
-                )
-            )
-    return outcomes
+        return outcomes, None
+    return [_outcome(sdk_app_id, account, key, reply) for key in msg_keys], reply
+
+
+def _outcome(sdk_app_id: int, account: str, key: str, reply: RecallReply) -> RecallOutcome:
+    code = reply.ret_codes.get(key)
+    if code == 0:
+        return RecallOutcome(sdk_app_id, account, key, "recalled", ret_code=0)
+    answer = (
+        f"RetCode {code}" if code is not None else "Tencent's reply has no RetCode for this key"
+    )
+    if reply.uncertain:
+        detail = (
+            f"{answer}, after an attempt that timed out and may have recalled it; Tencent's "
+            "recall callback will mark it recalled if so"
+        )
+        return RecallOutcome(sdk_app_id, account, key, "unknown", ret_code=code, detail=detail)
+    return RecallOutcome(sdk_app_id, account, key, "failed", ret_code=code, detail=answer)
 
 
 def _record(
-    outcomes: list[RecallOutcome],
+    reply: RecallReply,
+    refs: Sequence[MessageRef],
     stored: dict[MessageRef, OfficialAccountMessage],
     reason: str,
     requested_by: str,
 ) -> None:
+    """Record Tencent's per-key answer on the stored messages; send message_recalled."""
     using = router.db_for_write(OfficialAccountMessage)
     messages = OfficialAccountMessage.objects.using(using)
     now = timezone.now()
+    requested_by = requested_by[:REQUESTED_BY_LENGTH]
     with transaction.atomic(using=using):
-        for outcome in outcomes:
-            message = stored.get((outcome.sdk_app_id, outcome.official_account, outcome.msg_key))
-            if message is None:
+        for ref in refs:
+            message = stored.get(ref)
+            code = reply.ret_codes.get(ref[2])
+            if message is None or code is None:
                 continue
-            messages.filter(pk=message.pk).update(
-                recall_ret_code=outcome.ret_code,
-                recall_reason=reason,
-                recall_requested_by=requested_by[:150],
-            )
+            fields = {
+                "recall_ret_code": code,
+                "recall_reason": reason,
+                "recall_requested_by": requested_by,
+            }
+            if code != 0:
+                # A failure says nothing once the message is recalled (by another recall, or
+                # by the webhook), and an uncertain one says nothing at all.
+                if not reply.uncertain:
+                    messages.filter(pk=message.pk, recalled_at__isnull=True).update(**fields)
+                continue
+            messages.filter(pk=message.pk).update(**fields)
             # Conditional, like the webhook's: whichever of the two marks the message first
             # sends the one message_recalled.
-            if outcome.status == "recalled" and messages.filter(
-                pk=message.pk, recalled_at__isnull=True
-            ).update(recalled_at=now):
+            if messages.filter(pk=message.pk, recalled_at__isnull=True).update(recalled_at=now):
                 message.recalled_at = now
                 message.recall_ret_code, message.recall_reason = 0, reason
-                message.recall_requested_by = requested_by[:150]
+                message.recall_requested_by = requested_by
                 transaction.on_commit(
                     partial(send_message_recalled, message), using=using, robust=True
                 )

@@ -24,8 +24,9 @@ Arguments:
 message_recalled = Signal()
 """Sent once when a stored message becomes recalled.
 
-Sent for ``OfficialAccount.CallbackAfterMsgWithDraw``, whoever did the recall. A message that
-was already recalled does not send it again.
+Sent when this app's recall (``officialaccount_webhook.recall``) succeeds, and for
+``OfficialAccount.CallbackAfterMsgWithDraw``, whoever did the recall. Whichever of the two marks
+the message first sends it; a message that was already recalled does not send it again.
 
 Arguments:
     sender: the ``OfficialAccountMessage`` class.

@@ -6,6 +6,8 @@ import base64
 import hashlib
 import hmac
 import json
+import threading
+import time
 import zlib
 from typing import Any
 
@@ -49,3 +51,19 @@ def error_reply(code: int, info: str = "error") -> dict[str, Any]:
 def recall_body(request: Request) -> dict[str, Any]:
     body: dict[str, Any] = json.loads(request.get_data())
     return body
+
+
+class Stall:
+    """Holds the fake server, which answers one request at a time, for ``seconds``.
+
+    A test that stalls it must wait for ``done`` before it ends, or the next test's requests
+    would queue behind the stall and time out.
+    """
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.done = threading.Event()
+
+    def __call__(self) -> None:
+        time.sleep(self.seconds)
+        self.done.set()

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import json
 import logging
+import sys
+import threading
 import time
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from django.core.exceptions import ImproperlyConfigured
+from django.views.debug import ExceptionReporter
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
@@ -24,6 +27,7 @@ from tests.tencent import (
     ACCOUNT,
     RECALL_PATH,
     SECRET_KEY,
+    Stall,
     decode_usersig,
     error_reply,
     recall_reply,
@@ -125,13 +129,18 @@ def test_usersig_is_cached_and_renewed_before_it_expires(
 def test_expired_usersig_is_renewed_once_and_retried(
     httpserver: HTTPServer, app: TencentApp
 ) -> None:
-    clock = Clock()
-    client = TencentChatClient(app, FAST, clock=clock, sleep=lambda _: None)
+    clock = Clock(1_717_000_000.25)
+    waits: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        waits.append(seconds)
+        clock.now += seconds
+
+    client = TencentChatClient(app, FAST, clock=clock, sleep=sleep)
     usersigs: list[str] = []
 
     def expired(request: Request) -> Response:
         usersigs.append(request.args["usersig"])
-        clock.now += 5
         return Response(
             json.dumps(error_reply(70001, "UserSig expired")), content_type="application/json"
         )
@@ -143,8 +152,12 @@ def test_expired_usersig_is_renewed_once_and_retried(
     httpserver.expect_ordered_request(RECALL_PATH).respond_with_handler(expired)
     httpserver.expect_ordered_request(RECALL_PATH).respond_with_handler(ok)
     assert client.recall_official_account_messages(ACCOUNT, ["k"]).ret_codes == {"k": 0}
+    # Renewed within the same second, the UserSig would be the same bytes: the client waits
+    # for the next second, so the retry carries a new signature.
     assert len(usersigs) == 2
-    assert decode_usersig(usersigs[1])["TLS.time"] == decode_usersig(usersigs[0])["TLS.time"] + 5
+    assert usersigs[0] != usersigs[1]
+    assert decode_usersig(usersigs[1])["TLS.time"] == decode_usersig(usersigs[0])["TLS.time"] + 1
+    assert waits == [pytest.approx(0.75)]
 
 
 def test_expired_usersig_twice_is_an_error(
@@ -220,9 +233,10 @@ def test_read_timeout(httpserver: HTTPServer, app: TencentApp) -> None:
     client = TencentChatClient(
         app, RestSettings(read_timeout=0.2, max_retries=0), sleep=lambda _: None
     )
+    stall = Stall(0.6)
 
     def slow(request: Request) -> Response:
-        time.sleep(0.6)
+        stall()
         return Response(json.dumps(recall_reply({"k": 0})), content_type="application/json")
 
     httpserver.expect_request(RECALL_PATH).respond_with_handler(slow)
@@ -230,6 +244,7 @@ def test_read_timeout(httpserver: HTTPServer, app: TencentApp) -> None:
     with pytest.raises(TencentTransportError, match="timed out"):
         client.recall_official_account_messages(ACCOUNT, ["k"])
     assert time.monotonic() - started < 0.55
+    assert stall.done.wait(5)
 
 
 def test_timeout_then_success(httpserver: HTTPServer, app: TencentApp) -> None:
@@ -237,11 +252,12 @@ def test_timeout_then_success(httpserver: HTTPServer, app: TencentApp) -> None:
         app, RestSettings(read_timeout=0.2, retry_backoff=0), sleep=lambda _: None
     )
     calls: list[int] = []
+    stall = Stall(0.4)
 
     def slow_once(request: Request) -> Response:
         calls.append(1)
         if len(calls) == 1:
-            time.sleep(0.4)
+            stall()
         return Response(json.dumps(recall_reply({"k": 0})), content_type="application/json")
 
     httpserver.expect_request(RECALL_PATH).respond_with_handler(slow_once)
@@ -249,6 +265,7 @@ def test_timeout_then_success(httpserver: HTTPServer, app: TencentApp) -> None:
     # The fake server answers one request at a time, so a retry may time out while it still
     # sleeps on the first one; what matters is that a retry came, and succeeded.
     assert len(calls) >= 2
+    assert stall.done.wait(5)
 
 
 def test_connection_refused(app: TencentApp) -> None:
@@ -397,3 +414,142 @@ def test_base_url_refusals(region: str, base_url: str, message: str) -> None:
 def test_secret_key_is_required() -> None:
     with pytest.raises(ImproperlyConfigured, match="SECRET_KEY"):
         TencentChatClient(TencentApp(sdk_app_id=1, region="singapore"), FAST)
+
+
+@pytest.mark.parametrize("code", ["²", "--5", "1" * 5000, 2**40, -(2**40), 1.5, None, [0]])
+def test_implausible_codes_are_no_codes(
+    httpserver: HTTPServer, client: TencentChatClient, code: Any
+) -> None:
+    httpserver.expect_request(RECALL_PATH).respond_with_json(
+        {"ErrorCode": 0, "RecallRetList": [{"MsgKey": "k", "RetCode": code}]}
+    )
+    assert client.recall_official_account_messages(ACCOUNT, ["k"]).ret_codes == {}
+
+
+@pytest.mark.parametrize("code", ["²", "1" * 5000, 2**40])
+def test_implausible_error_codes_are_failures(
+    httpserver: HTTPServer, client: TencentChatClient, code: Any
+) -> None:
+    httpserver.expect_request(RECALL_PATH).respond_with_json(
+        {"ErrorCode": code, "ErrorInfo": "odd"}
+    )
+    with pytest.raises(TencentApiError) as caught:
+        client.recall_official_account_messages(ACCOUNT, ["k"])
+    assert caught.value.error_code is None
+    assert caught.value.error_info == "odd"
+
+
+def test_deeply_nested_reply_is_a_typed_error(
+    httpserver: HTTPServer, client: TencentChatClient
+) -> None:
+    httpserver.expect_request(RECALL_PATH).respond_with_data("[" * 100_000 + "]" * 100_000)
+    with pytest.raises(TencentTransportError, match="not JSON"):
+        client.recall_official_account_messages(ACCOUNT, ["k"])
+
+
+def test_oversized_reply_is_cut_off(httpserver: HTTPServer, client: TencentChatClient) -> None:
+    huge = json.dumps(recall_reply({"k": 0}, Padding="x" * (2 * 1024 * 1024)))
+    httpserver.expect_request(RECALL_PATH).respond_with_data(huge, content_type="application/json")
+    with pytest.raises(TencentTransportError, match="over 1048576 bytes"):
+        client.recall_official_account_messages(ACCOUNT, ["k"])
+    assert len(httpserver.log) == 1
+
+
+def test_a_dripping_reply_is_cut_off_at_the_read_timeout(
+    httpserver: HTTPServer, app: TencentApp
+) -> None:
+    client = TencentChatClient(
+        app, RestSettings(read_timeout=0.5, max_retries=0), sleep=lambda _: None
+    )
+    done = threading.Event()
+
+    def drip(request: Request) -> Response:
+        def body() -> Iterator[bytes]:
+            try:
+                for _ in range(20):  # each byte comes well within the timeout; all do not
+                    yield b" "
+                    time.sleep(0.1)
+                yield json.dumps(recall_reply({"k": 0})).encode()
+            finally:
+                done.set()
+
+        return Response(body(), content_type="application/json")
+
+    httpserver.expect_request(RECALL_PATH).respond_with_handler(drip)
+    started = time.monotonic()
+    with pytest.raises(TencentTransportError, match="timed out") as caught:
+        client.recall_official_account_messages(ACCOUNT, ["k"])
+    assert time.monotonic() - started < 1.5
+    assert caught.value.maybe_carried_out
+    assert done.wait(5)
+
+
+def test_retry_after_is_honoured(
+    httpserver: HTTPServer, client: TencentChatClient, sleeps: list[float]
+) -> None:
+    httpserver.expect_ordered_request(RECALL_PATH).respond_with_data(
+        "busy", status=429, headers={"Retry-After": "2"}
+    )
+    httpserver.expect_ordered_request(RECALL_PATH).respond_with_json(recall_reply({"k": 0}))
+    assert client.recall_official_account_messages(ACCOUNT, ["k"]).ret_codes == {"k": 0}
+    assert sleeps == [2.0]
+
+
+def test_a_retry_after_too_long_to_wait_for_is_an_error(
+    httpserver: HTTPServer, client: TencentChatClient, sleeps: list[float]
+) -> None:
+    httpserver.expect_request(RECALL_PATH).respond_with_data(
+        "busy", status=503, headers={"Retry-After": "120"}
+    )
+    with pytest.raises(TencentTransportError, match="HTTP 503") as caught:
+        client.recall_official_account_messages(ACCOUNT, ["k"])
+    assert caught.value.retry_after == 120
+    assert sleeps == []
+
+
+def test_backoff_is_capped(httpserver: HTTPServer, app: TencentApp) -> None:
+    sleeps: list[float] = []
+    client = TencentChatClient(
+        app, RestSettings(max_retries=8, retry_backoff=5), sleep=sleeps.append
+    )
+    httpserver.expect_request(RECALL_PATH).respond_with_json(error_reply(60007, "slow down"))
+    with pytest.raises(TencentApiError):
+        client.recall_official_account_messages(ACCOUNT, ["k"])
+    assert len(sleeps) == 8
+    assert max(sleeps) <= 10
+
+
+def test_error_info_is_scrubbed_and_bounded(
+    httpserver: HTTPServer, client: TencentChatClient
+) -> None:
+    def echo(request: Request) -> Response:
+        info = f"bad request {request.full_path} key={SECRET_KEY} " + "x" * 5000
+        return Response(json.dumps(error_reply(10004, info)), content_type="application/json")
+
+    httpserver.expect_request(RECALL_PATH).respond_with_handler(echo)
+    with pytest.raises(TencentApiError) as caught:
+        client.recall_official_account_messages(ACCOUNT, ["k"])
+    info = caught.value.error_info
+    assert "usersig=[redacted]" in info
+    assert SECRET_KEY not in info
+    assert len(info) == 500
+
+
+def test_tracebacks_do_not_show_the_usersig(
+    httpserver: HTTPServer, client: TencentChatClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def explode(*args: Any, **kwargs: Any) -> None:
+        raise RuntimeError("unexpected")
+
+    monkeypatch.setattr("officialaccount_webhook.rest.client._read_limited", explode)
+    httpserver.expect_request(RECALL_PATH).respond_with_json(recall_reply({"k": 0}))
+    try:
+        client.recall_official_account_messages(ACCOUNT, ["k"])
+    except RuntimeError:
+        exc_info = sys.exc_info()
+    usersig = client._current_usersig()
+    reporter = ExceptionReporter(None, *exc_info)
+    text = reporter.get_traceback_text()
+    assert "_post" in text
+    assert usersig not in text
+    assert SECRET_KEY not in text

@@ -1,12 +1,12 @@
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, get_args
 
 from rest_framework import serializers
 
 from ..models import OfficialAccountMessage
-from ..protocol import MAX_ACCOUNT_LENGTH, MAX_MSG_KEY_LENGTH
-from ..recall import MAX_REASON_BYTES, RecallError, check_reason
+from ..protocol import MAX_ACCOUNT_LENGTH, MAX_MSG_KEY_LENGTH, MAX_RECALL_REASON_BYTES
+from ..recall import RecallError, Status, check_reason
 
 
 class MessageSerializer(serializers.ModelSerializer[OfficialAccountMessage]):
@@ -41,8 +41,14 @@ class RecallRequestSerializer(serializers.Serializer[dict[str, Any]]):
         child=serializers.CharField(max_length=MAX_MSG_KEY_LENGTH), min_length=1, max_length=100
     )
     reason = serializers.CharField(
-        max_length=MAX_REASON_BYTES, required=False, allow_blank=True, default=""
+        max_length=MAX_RECALL_REASON_BYTES, required=False, allow_blank=True, default=""
     )
+
+    def validate_official_account(self, value: str) -> str:
+        return _storable(value)
+
+    def validate_msg_keys(self, value: list[str]) -> list[str]:
+        return [_storable(key) for key in value]
 
     def validate_reason(self, value: str) -> str:
         try:
@@ -55,10 +61,17 @@ class RecallRequestSerializer(serializers.Serializer[dict[str, Any]]):
 class RecallOutcomeSerializer(serializers.Serializer[Any]):
     official_account = serializers.CharField()
     msg_key = serializers.CharField()
-    status = serializers.ChoiceField(choices=("recalled", "already_recalled", "failed"))
+    status = serializers.ChoiceField(choices=get_args(Status))
     ret_code = serializers.IntegerField(allow_null=True)
-    detail = serializers.CharField()
+    detail = serializers.CharField(allow_blank=True)
 
 
 class RecallResponseSerializer(serializers.Serializer[Any]):
     results = RecallOutcomeSerializer(many=True)
+
+
+def _storable(value: str) -> str:
+    # PostgreSQL cannot hold NUL in text; it would fail the query with a 500.
+    if "\x00" in value:
+        raise serializers.ValidationError("Must not contain a NUL character.")
+    return value

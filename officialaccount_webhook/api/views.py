@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db import transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
+from django.utils.decorators import method_decorator
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status, viewsets
@@ -54,6 +56,9 @@ class MessageViewSet(viewsets.ReadOnlyModelViewSet[OfficialAccountMessage]):
     def get_queryset(self) -> OfficialAccountMessageQuerySet:
         queryset = OfficialAccountMessage.objects.all()
         params = self.request.query_params
+        for name, value in params.items():
+            if "\x00" in value:  # PostgreSQL cannot compare text with NUL: a 500 otherwise
+                raise ValidationError({name: "Must not contain a NUL character."})
         if "sdk_app_id" in params:
             queryset = queryset.filter(sdk_app_id=_integer(params["sdk_app_id"], "sdk_app_id"))
         if "official_account" in params:
@@ -69,12 +74,19 @@ class MessageViewSet(viewsets.ReadOnlyModelViewSet[OfficialAccountMessage]):
         return queryset
 
 
+# Each batch of the recall commits on its own, as Tencent carries it out: under ATOMIC_REQUESTS
+# a failure in a later batch would roll back what earlier batches did recall, and the database
+# transaction would stay open across every call to Tencent.
+@method_decorator(transaction.non_atomic_requests, name="dispatch")
 class RecallView(APIView):
     """Recall MsgKeys of one official account; answers with each key's result."""
 
     permission_classes = (CanRecallMessages,)
 
-    @extend_schema(request=RecallRequestSerializer, responses=RecallResponseSerializer)
+    @extend_schema(
+        request=RecallRequestSerializer,
+        responses={200: RecallResponseSerializer, 400: OpenApiTypes.OBJECT},
+    )
     def post(self, request: Request) -> Response:
         serializer = RecallRequestSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -86,17 +98,7 @@ class RecallView(APIView):
             )
         except RecallError as exc:
             return Response({"detail": str(exc)}, status=status.HTTP_400_BAD_REQUEST)
-        results = [
-            {
-                "official_account": outcome.official_account,
-                "msg_key": outcome.msg_key,
-                "status": outcome.status,
-                "ret_code": outcome.ret_code,
-                "detail": outcome.detail,
-            }
-            for outcome in outcomes
-        ]
-        return Response({"results": results})
+        return Response(RecallResponseSerializer({"results": outcomes}).data)
 
 
 def _integer(value: str, name: str) -> int:
