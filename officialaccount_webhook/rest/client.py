@@ -35,7 +35,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import quote_plus, urlencode, urlsplit
 
 from django.core.exceptions import ImproperlyConfigured
 from django.views.decorators.debug import sensitive_variables
@@ -440,7 +440,8 @@ class TencentChatClient:
         """Tencent's ErrorInfo may echo the request; keep secrets out of what we pass on."""
         with self._usersig_lock:
             usersig = self._usersig[0] if self._usersig else ""
-        for secret in (usersig, self.app.secret_key):
+        # As sent, the UserSig is URL-encoded ("*" becomes "%2A"): look for both spellings.
+        for secret in (quote_plus(usersig), usersig, self.app.secret_key):
             if secret:
                 text = text.replace(secret, REDACTED)
         if len(text) > MAX_ERROR_INFO_LENGTH:
