@@ -18,7 +18,7 @@ from django.urls import reverse
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
-from officialaccount_webhook.models import OfficialAccountMessage
+from officialaccount_webhook.models import OfficialAccountMessage, derived_columns
 from officialaccount_webhook.protocol import AFTER_MSG_WITHDRAW
 from officialaccount_webhook.recall import RecallError, recall_messages
 from tests.conftest import SignalLog, callback_query, sample
@@ -524,8 +524,9 @@ def test_api_reading_needs_the_view_permission(tencent: HTTPServer) -> None:
 def test_api_lists_and_filters(tencent: HTTPServer) -> None:
     store("71_1_1", "72_1_1", "73_1_1")
     store("71_1_1", account="@TOA#_OTHER")
+    body = [{"MsgType": "TIMTextElem", "MsgContent": {"Text": "红包 sale"}}]
     OfficialAccountMessage.objects.filter(msg_key="72_1_1").update(
-        msg_body=[{"MsgType": "TIMTextElem", "MsgContent": {"Text": "红包 sale"}}]
+        msg_body=body, **derived_columns(body)
     )
     client = api_client("view_officialaccountmessage")
 
