@@ -6,18 +6,33 @@ deleting still follows the delete permission.
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
+from django.contrib.admin.views.main import ChangeList
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
+from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
+from . import elements
+from .admin_filters import (
+    CommandFilter,
+    ElementTypeFilter,
+    OfficialAccountFilter,
+    RecalledFilter,
+    SdkAppIdFilter,
+)
+from .charts import volume_chart
+from .drilldown import drill_down
 from .models import CallbackDelivery, OfficialAccountMessage
 from .protocol import MAX_RECALL_REASON_BYTES
 from .recall import RecallError, check_reason, recall_messages
@@ -45,15 +60,32 @@ class RecallForm(forms.Form):
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
-    # Counting millions of rows on every page load is what makes big admins slow.
+    # Counting millions of rows on every page load is what makes big admins slow: no full
+    # count, and no per-filter counts (facets).
     show_full_result_count = False
+    show_facets = admin.ShowFacets.NEVER
     list_per_page = 50
+    # The field whose drill-down (drilldown.py) stands in for Django's date_hierarchy.
+    drill_down_field = ""
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+    def changelist_view(
+        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        response = super().changelist_view(request, extra_context)
+        context = getattr(response, "context_data", None)
+        if context and "cl" in context:  # not for a redirect or an action's own page
+            self.add_changelist_context(context, context["cl"])
+        return response
+
+    def add_changelist_context(self, context: dict[str, Any], changelist: ChangeList) -> None:
+        if self.drill_down_field:
+            context["drill_down"] = drill_down(changelist, self.drill_down_field)
 
 
 @admin.register(OfficialAccountMessage)
@@ -62,15 +94,112 @@ class OfficialAccountMessageAdmin(ReadOnlyAdmin):
         "msg_time",
         "official_account",
         "msg_key",
+        "preview",
         "online_only",
-        "recalled_at",
+        "recalled",
         "received_at",
     )
-    list_filter = ("sdk_app_id", "online_only", ("recalled_at", admin.EmptyFieldListFilter))
-    # "=" makes the MsgKey and account searches exact matches, which the unique index serves.
-    search_fields = ("=msg_key", "=official_account")
-    date_hierarchy = "msg_time"
+    list_filter = (
+        SdkAppIdFilter,
+        OfficialAccountFilter,
+        ElementTypeFilter,
+        "online_only",
+        RecalledFilter,
+    )
+    # "=" makes the MsgKey and account searches exact matches, which their indexes serve; the
+    # text search looks in text_content, which a trigram index serves on PostgreSQL.
+    search_fields = ("=msg_key", "=official_account", "text_content")
+    search_help_text = _("An exact MsgKey or official account, or words from the text.")
+    drill_down_field = "msg_time"
     actions = ("recall_selected",)
+    fieldsets = (
+        (
+            None,
+            {
+                "fields": (
+                    "official_account",
+                    "msg_key",
+                    "msg_time",
+                    "content",
+                    "cloud_custom_data_pretty",
+                    "online_only",
+                )
+            },
+        ),
+        (
+            _("Delivery"),
+            {
+                "fields": (
+                    "sdk_app_id",
+                    "event_time",
+                    "received_at",
+                    "client_ip",
+                    "opt_platform",
+                    "deliveries",
+                    "receiver_error",
+                    "receiver_failed_at",
+                )
+            },
+        ),
+        (
+            _("Recall"),
+            {"fields": ("recalled_at", "recall_ret_code", "recall_reason", "recall_requested_by")},
+        ),
+        (_("Raw JSON"), {"classes": ("collapse",), "fields": ("raw_body", "raw_extra")}),
+    )
+    readonly_fields = (
+        "content",
+        "cloud_custom_data_pretty",
+        "deliveries",
+        "raw_body",
+        "raw_extra",
+    )
+
+    def add_changelist_context(self, context: dict[str, Any], changelist: ChangeList) -> None:
+        super().add_changelist_context(context, changelist)
+        context["volume_chart"] = volume_chart(changelist.queryset)
+
+    @admin.display(description=_("content"))
+    def preview(self, message: OfficialAccountMessage) -> str:
+        return elements.preview(message.msg_body)
+
+    @admin.display(description=_("recalled"), boolean=True, ordering="recalled_at")
+    def recalled(self, message: OfficialAccountMessage) -> bool:
+        return message.recalled_at is not None
+
+    @admin.display(description=_("content"))
+    def content(self, message: OfficialAccountMessage) -> str:
+        views = [elements.view(element) for element in message.msg_body or []]
+        return render_to_string(
+            "officialaccount_webhook/admin/message_body.html", {"elements": views}
+        )
+
+    @admin.display(description=_("cloud custom data"))
+    def cloud_custom_data_pretty(self, message: OfficialAccountMessage) -> str:
+        if not message.cloud_custom_data:
+            return "-"
+        return format_html(
+            '<pre style="white-space: pre-wrap">{}</pre>',
+            elements.pretty_json(message.cloud_custom_data),
+        )
+
+    @admin.display(description=_("deliveries"))
+    def deliveries(self, message: OfficialAccountMessage) -> str:
+        url = reverse("admin:officialaccount_webhook_callbackdelivery_changelist")
+        return format_html(
+            '<a href="{}?message__id__exact={}">{}</a>',
+            url,
+            message.pk,
+            _("The callbacks that delivered this message"),
+        )
+
+    @admin.display(description=_("MsgBody"))
+    def raw_body(self, message: OfficialAccountMessage) -> str:
+        return _json_block(message.msg_body)
+
+    @admin.display(description=_("other body fields"))
+    def raw_extra(self, message: OfficialAccountMessage) -> str:
+        return _json_block(message.extra)
 
     def has_recall_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm("officialaccount_webhook.recall_officialaccountmessage")
@@ -145,7 +274,54 @@ class OfficialAccountMessageAdmin(ReadOnlyAdmin):
 
 @admin.register(CallbackDelivery)
 class CallbackDeliveryAdmin(ReadOnlyAdmin):
-    list_display = ("received_at", "command", "outcome", "status_code", "reason", "remote_addr")
-    list_filter = ("outcome", "status_code")
+    list_display = (
+        "received_at",
+        "command",
+        "outcome",
+        "status_code",
+        "reason",
+        "sdk_app_id",
+        "remote_addr",
+        "message_link",
+    )
+    list_filter = ("outcome", CommandFilter, "status_code")
+    drill_down_field = "received_at"
+    fields = (
+        "received_at",
+        "command",
+        "outcome",
+        "status_code",
+        "reason",
+        "sdk_app_id",
+        "remote_addr",
+        "query_string",
+        "message_link",
+        "raw_body",
+    )
+    readonly_fields = ("message_link", "raw_body")
     list_select_related = ("message",)
-    raw_id_fields = ("message",)
+
+    def lookup_allowed(self, lookup: str, value: str, request: HttpRequest | None = None) -> bool:
+        # The message page links here with message__id__exact, served by the foreign key's index.
+        return lookup == "message__id__exact" or super().lookup_allowed(lookup, value, request)
+
+    @admin.display(description=_("message"))
+    def message_link(self, delivery: CallbackDelivery) -> str:
+        if delivery.message is None:
+            return "-"
+        url = reverse(
+            "admin:officialaccount_webhook_officialaccountmessage_change",
+            args=[delivery.message.pk],
+        )
+        return format_html('<a href="{}">{}</a>', url, delivery.message.msg_key)
+
+    @admin.display(description=_("body"))
+    def raw_body(self, delivery: CallbackDelivery) -> str:
+        return _json_block(delivery.body) if delivery.body is not None else "-"
+
+
+def _json_block(value: Any) -> str:
+    return format_html(
+        '<pre style="white-space: pre-wrap">{}</pre>',
+        json.dumps(value, indent=2, ensure_ascii=False),
+    )
