@@ -34,6 +34,7 @@ from .admin_filters import (
 from .charts import volume_chart
 from .drilldown import drill_down
 from .models import CallbackDelivery, OfficialAccountMessage
+from .pagination import COUNT_CAP, CappedCountPaginator
 from .protocol import MAX_RECALL_REASON_BYTES
 from .recall import RecallError, check_reason, recall_messages
 
@@ -64,6 +65,7 @@ class ReadOnlyAdmin(admin.ModelAdmin):
     # count, and no per-filter counts (facets).
     show_full_result_count = False
     show_facets = admin.ShowFacets.NEVER
+    paginator = CappedCountPaginator
     list_per_page = 50
     # The field whose drill-down (drilldown.py) stands in for Django's date_hierarchy.
     drill_down_field = ""
@@ -84,6 +86,8 @@ class ReadOnlyAdmin(admin.ModelAdmin):
         return response
 
     def add_changelist_context(self, context: dict[str, Any], changelist: ChangeList) -> None:
+        context["count_capped"] = getattr(changelist.paginator, "capped", False)
+        context["count_cap"] = COUNT_CAP
         if self.drill_down_field:
             context["drill_down"] = drill_down(changelist, self.drill_down_field)
 

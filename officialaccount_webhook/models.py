@@ -3,6 +3,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import models
+from django.db.models.functions import Upper
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -141,6 +142,9 @@ class OfficialAccountMessage(models.Model):
         indexes = (
             models.Index(fields=("-msg_time", "-id"), name="officialaccount_msg_time"),
             models.Index(fields=("msg_key",), name="officialaccount_msg_key"),
+            # The admin's "=" searches compare UPPER() of the column (iexact).
+            models.Index(Upper("msg_key"), name="officialaccount_msg_key_upper"),
+            models.Index(Upper("official_account"), name="officialaccount_msg_account_up"),
             models.Index(
                 fields=("official_account", "-msg_time"), name="officialaccount_msg_account"
             ),
