@@ -434,3 +434,10 @@ def test_deliveries_list_makes_a_fixed_number_of_queries(
         post_callback(sample(name), callback_query(token="wrong"))
     with django_assert_num_queries(expected):
         assert admin_client.get(reverse(DELIVERIES)).status_code == 200
+
+
+def test_volume_chart_says_when_there_is_nothing_to_draw(admin_client: Client) -> None:
+    create("old", when=timezone.now() - timedelta(days=40))
+    page = admin_client.get(reverse(MESSAGES)).text
+    assert "No messages in the last 30 days." in page
+    assert "<svg" not in page.split('class="officialaccount-volume"')[1].split("</figure>")[0]

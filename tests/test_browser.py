@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import time
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -79,8 +80,11 @@ def test_operator_finds_and_reads_a_broadcast(live_server: Any) -> None:
     mixed["MsgBody"] += sample("file")["MsgBody"]
     mixed["MsgBody"][0]["MsgContent"]["Text"] = "Spring sale\nstarts today"
     deliver(base, mixed)
-    for name in ("text", "image", "location", "custom"):
-        deliver(base, sample(name))
+    now = int(time.time())
+    for days_ago, name in enumerate(("text", "image", "location", "custom")):
+        # Recent, so that the volume chart has bars to draw.
+        when = now - days_ago * 86_400
+        deliver(base, sample(name) | {"MsgTime": when, "EventTime": when * 1000})
     deliver(base, sample("text") | {"Official_Account": "@TOA#_OTHER", "MsgKey": "5_1_1717000000"})
     with browser_page() as page:
         browse(base, page)
@@ -95,7 +99,7 @@ def browse(base: str, page: Any) -> None:
     page.wait_for_selector("#site-name")
     page.goto(f"{base}/admin/officialaccount_webhook/officialaccountmessage/")
     assert page.locator("#result_list tbody tr").count() == 6
-    assert page.locator("figure.officialaccount-volume svg").count() == 1
+    assert page.locator("figure.officialaccount-volume svg rect").count() == 4
     page.screenshot(path=str(SCREENSHOTS / "1-messages.png"), full_page=True)
 
     # 2. filter by official account, typed into the filter
