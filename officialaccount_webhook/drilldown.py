@@ -24,6 +24,12 @@ from django.utils.translation import gettext as _
 
 def drill_down(changelist: ChangeList, field: str) -> dict[str, Any]:
     """The context of ``admin/date_hierarchy.html`` for ``field`` of ``changelist``."""
+    # Django 6's template labels the links with the field's name.
+    field_name = changelist.model._meta.get_field(field).verbose_name
+    return {"field_name": field_name, **_levels(changelist, field)}
+
+
+def _levels(changelist: ChangeList, field: str) -> dict[str, Any]:
     params = changelist.params
     start, end = _param(params, f"{field}__gte"), _param(params, f"{field}__lt")
 
