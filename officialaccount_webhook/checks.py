@@ -5,6 +5,7 @@ IDs are stable; the README lists them.
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from django.apps import apps as django_apps
@@ -34,7 +35,7 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]
                 id="officialaccount_webhook.W005",
             )
         ]
-    return [*_check_apps(conf), *_check_skew(conf), *_check_rest(conf)]
+    return [*_check_apps(conf), *_check_skew(conf), *_check_rest(conf), *_check_spool(conf)]
 
 
 def _check_apps(conf: WebhookSettings) -> list[CheckMessage]:
@@ -78,6 +79,31 @@ def _check_rest(conf: WebhookSettings) -> list[CheckMessage]:
                 )
             )
     return messages
+
+
+def _check_spool(conf: WebhookSettings) -> list[CheckMessage]:
+    if conf.spool_dir is None:
+        return [
+            Warning(
+                f"{SETTINGS_NAME}['SPOOL_DIR'] is not set: a callback that arrives while the "
+                "database is unreachable is lost (Tencent does not send it again).",
+                hint="Set SPOOL_DIR to a directory on local disk that the web server can write.",
+                id="officialaccount_webhook.W008",
+            )
+        ]
+    directory = conf.spool_dir
+    while not directory.exists() and directory != directory.parent:
+        directory = directory.parent  # the spool is created on first use: check its parent
+    if not directory.is_dir() or not os.access(directory, os.W_OK | os.X_OK):
+        return [
+            Warning(
+                f"{SETTINGS_NAME}['SPOOL_DIR'] ({conf.spool_dir}) cannot be written by this "
+                "process, so the spool would fail when it is needed.",
+                hint="Create the directory and give the web server's user write access.",
+                id="officialaccount_webhook.W008",
+            )
+        ]
+    return []
 
 
 def _check_skew(conf: WebhookSettings) -> list[CheckMessage]:

@@ -19,15 +19,18 @@ Example::
         "REQUEST_TIME_SKEW": 300,
         "MAX_BODY_SIZE": 1024 * 1024,
         "REST_RATE_LIMIT": 100,
+        "SPOOL_DIR": "/var/spool/officialaccount",
     }
 """
 
 from __future__ import annotations
 
 import math
+import os
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from django.conf import settings
@@ -57,6 +60,7 @@ _TOP_LEVEL_KEYS = frozenset(
         "REST_READ_TIMEOUT",
         "REST_MAX_RETRIES",
         "REST_RETRY_BACKOFF",
+        "SPOOL_DIR",
     }
 )
 _APP_KEYS = frozenset(
@@ -98,6 +102,7 @@ class WebhookSettings:
     request_time_skew: int = DEFAULT_REQUEST_TIME_SKEW
     max_body_size: int = DEFAULT_MAX_BODY_SIZE
     rest: RestSettings = RestSettings()
+    spool_dir: Path | None = None
 
 
 _cache_lock = threading.Lock()
@@ -139,6 +144,7 @@ def parse_settings(raw: object) -> WebhookSettings:
         apps=apps,
         request_time_skew=_int_setting(raw, "REQUEST_TIME_SKEW", DEFAULT_REQUEST_TIME_SKEW, 0),
         max_body_size=_int_setting(raw, "MAX_BODY_SIZE", DEFAULT_MAX_BODY_SIZE, 1),
+        spool_dir=_spool_dir(raw.get("SPOOL_DIR")),
         rest=RestSettings(
             rate_limit=_positive_number(raw, "REST_RATE_LIMIT", DEFAULT_REST_RATE_LIMIT),
             connect_timeout=_positive_number(
@@ -196,6 +202,17 @@ def _int_setting(raw: Mapping[str, Any], name: str, default: int, minimum: int) 
     if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
         raise _error(f"['{name}']", f"must be an integer of at least {minimum}, got {value!r}")
     return value
+
+
+def _spool_dir(value: object) -> Path | None:
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str | os.PathLike):
+        raise _error("['SPOOL_DIR']", "must be a path")
+    path = Path(value)
+    if not path.is_absolute():
+        raise _error("['SPOOL_DIR']", f"must be an absolute path, not {str(path)!r}")
+    return path
 
 
 def _positive_number(

@@ -13,7 +13,8 @@ The transaction contract (the README tells users the same):
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from functools import partial
 from typing import Any
 
@@ -31,7 +32,9 @@ from .protocol import (
     MessageWithdrawal,
     OtherCallback,
     SentMessage,
+    parse_event,
 )
+from .spool import SpooledCallback
 
 Outcome = CallbackDelivery.Outcome
 
@@ -47,6 +50,21 @@ class InboundRequest:
 
     query: CallbackQuery
     remote_addr: str | None
+    received_at: datetime = field(default_factory=timezone.now)
+
+
+def store_spooled(callback: SpooledCallback) -> CallbackDelivery:
+    """Store a callback kept in the spool while the database was away, as it would have been.
+
+    It was authenticated and validated before it was spooled; the same storage path then makes
+    a record drained twice a duplicate, never a second message.
+    """
+    request = InboundRequest(
+        query=CallbackQuery.from_query_string(callback.query_string),
+        remote_addr=callback.remote_addr,
+        received_at=datetime.fromtimestamp(callback.spooled_at, tz=UTC),
+    )
+    return ingest(callback.sdk_app_id, parse_event(callback.command, callback.payload), request)
 
 
 def ingest(sdk_app_id: int, event: CallbackEvent, request: InboundRequest) -> CallbackDelivery:
@@ -77,7 +95,7 @@ def _store_message(
     using: str, sdk_app_id: int, event: SentMessage, request: InboundRequest
 ) -> CallbackDelivery:
     with transaction.atomic(using=using):
-        message, created = _insert_once(using, sdk_app_id, event, request.query)
+        message, created = _insert_once(using, sdk_app_id, event, request)
         delivery = _create_delivery(
             using,
             request,
@@ -94,7 +112,7 @@ def _store_message(
 
 
 def _insert_once(
-    using: str, sdk_app_id: int, event: SentMessage, query: CallbackQuery
+    using: str, sdk_app_id: int, event: SentMessage, request: InboundRequest
 ) -> tuple[OfficialAccountMessage, bool]:
     messages = OfficialAccountMessage.objects.using(using)
     key = {
@@ -114,9 +132,10 @@ def _insert_once(
                     msg_body=event.msg_body,
                     cloud_custom_data=event.cloud_custom_data,
                     event_time=event.event_time,
-                    client_ip=query.client_ip,
-                    opt_platform=query.opt_platform,
+                    client_ip=request.query.client_ip,
+                    opt_platform=request.query.opt_platform,
                     extra=event.extra,
+                    received_at=request.received_at,
                 )
             return message, True
         except IntegrityError:
@@ -193,6 +212,7 @@ def _create_delivery(
         reason=reason,
         query_string=request.query.redacted_query[:MAX_STORED_QUERY_LENGTH],
         remote_addr=request.remote_addr,
+        received_at=request.received_at,
         body=body,
         message=message,
     )

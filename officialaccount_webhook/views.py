@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import logging
 import time
+from pathlib import Path
 from typing import Any
 
 from django.contrib.auth.decorators import login_not_required
-from django.db import DatabaseError, transaction
+from django.db import DatabaseError, InterfaceError, OperationalError, transaction
 from django.http import HttpRequest
 from django.utils.decorators import method_decorator
 from django.views.decorators.csrf import csrf_exempt
@@ -18,11 +19,13 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from . import spool
 from .conf import get_settings
 from .ingest import InboundRequest, ingest, record_rejection
 from .protocol import (
     BodyTooLarge,
     CallbackError,
+    CallbackEvent,
     CallbackQuery,
     InternalError,
     MethodNotAllowed,
@@ -104,7 +107,14 @@ class CallbackView(APIView):
             event = parse_event(resolve_command(inbound.query.command, payload), payload)
         except CallbackError as error:
             return _reject(inbound, error)
-        ingest(app.sdk_app_id, event, inbound)
+        try:
+            ingest(app.sdk_app_id, event, inbound)
+        except (OperationalError, InterfaceError):
+            # The database is away. Tencent will not send this again: keep it on disk first.
+            if conf.spool_dir is None:
+                logger.error("The database is unreachable and SPOOL_DIR is not set: callback lost")
+                raise
+            _spool(conf.spool_dir, app.sdk_app_id, event, inbound)
         return Response(success_envelope())
 
     def http_method_not_allowed(self, request: Request, *args: Any, **kwargs: Any) -> Response:
@@ -151,8 +161,32 @@ def _read_body(http_request: HttpRequest, limit: int) -> bytes:
     return body
 
 
+def _spool(spool_dir: Path, sdk_app_id: int, event: CallbackEvent, inbound: InboundRequest) -> None:
+    """Keep a valid callback in the spool; SpoolError (a 500) if even that fails."""
+    callback = spool.SpooledCallback(
+        sdk_app_id=sdk_app_id,
+        command=event.command,
+        payload=event.payload,
+        query_string=inbound.query.redacted_query,
+        remote_addr=inbound.remote_addr,
+        spooled_at=inbound.received_at.timestamp(),
+    )
+    path = spool.write(spool_dir, callback)  # raises SpoolError: a 500, so Tencent logs a failure
+    logger.error(
+        "The database is unreachable; callback %r kept in the spool as %s. Run "
+        "officialaccount_drain_spool once the database is back.",
+        event.command,
+        path.name,
+        exc_info=True,
+    )
+
+
 def _reject(inbound: InboundRequest, error: CallbackError) -> Response:
-    record_rejection(inbound, error)
+    try:
+        record_rejection(inbound, error)
+    except DatabaseError:
+        # The refusal stands whether or not it could be recorded.
+        logger.exception("Could not record a rejected callback")
     # %r keeps attacker-chosen text on one line; neither the Sign nor a token is ever in it.
     logger.warning(
         "Rejected callback %r from %s for SdkAppid %s: %s %r",

@@ -11,6 +11,8 @@ environment, and nothing secret is in this file:
 * ``TENCENT_CHAT_API_BASE_URL``: an explicit REST base URL; overrides the region.
 * ``DATABASE_URL``: e.g. ``postgres://user@127.0.0.1:5432/dbname``. Default: an SQLite file in
   this folder.
+* ``OFFICIALACCOUNT_SPOOL_DIR``: where callbacks wait while the database is unreachable.
+  Default: ``spool/`` in this folder.
 * ``DJANGO_SECRET_KEY``: required when ``DJANGO_DEBUG`` is off.
 * ``DJANGO_DEBUG``: ``1``/``true`` (the default, for local use) or ``0``/``false``.
 * ``DJANGO_ALLOWED_HOSTS``: comma-separated host names.
@@ -129,6 +131,7 @@ SPECTACULAR_SETTINGS = {
 
 _sdk_app_id = os.environ.get("TENCENT_CHAT_SDKAPPID", "").strip()
 OFFICIALACCOUNT_WEBHOOK = {
+    "SPOOL_DIR": os.environ.get("OFFICIALACCOUNT_SPOOL_DIR") or str(BASE_DIR / "spool"),
     "APPS": (
         {
             _sdk_app_id: {

@@ -82,6 +82,8 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 SIGNED_APP = 1400000000
 UNSIGNED_APP = 1400000001
 OFFICIALACCOUNT_WEBHOOK = {
+    # Each test that uses the spool points it at its own temporary directory.
+    "SPOOL_DIR": str(Path(tempfile.gettempdir()) / f"officialaccount-webhook-spool-{os.getpid()}"),
     "APPS": {
         SIGNED_APP: {"CALLBACK_TOKENS": ["current-token", "previous-token"]},
         UNSIGNED_APP: {},

@@ -1,11 +1,15 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from django.core import checks
 from django.db import connection
 from django.test import override_settings
 
-from tests.settings import INSTALLED_APPS
+from tests.settings import INSTALLED_APPS, OFFICIALACCOUNT_WEBHOOK
+
+SPOOL_DIR = OFFICIALACCOUNT_WEBHOOK["SPOOL_DIR"]
 
 # run_checks() runs Django's own checks too, and on Django 6 some of them query the database.
 pytestmark = pytest.mark.django_db
@@ -25,19 +29,21 @@ def test_test_settings_warn_only_about_their_unsigned_app() -> None:
 
 def test_every_message_is_a_warning_with_a_hint() -> None:
     with override_settings(
-        OFFICIALACCOUNT_WEBHOOK={"APPS": {}, "REQUEST_TIME_SKEW": 0},
+        OFFICIALACCOUNT_WEBHOOK={"APPS": {1: {"SECRET_KEY": "k"}}, "REQUEST_TIME_SKEW": 0},
         INSTALLED_APPS=[app for app in INSTALLED_APPS if app != "rest_framework"],
     ):
         messages = [m for m in checks.run_checks() if m.id.startswith("officialaccount_webhook.")]
     assert {m.id for m in messages} == {
-        "officialaccount_webhook.W001",
+        "officialaccount_webhook.W002",
         "officialaccount_webhook.W003",
         "officialaccount_webhook.W004",
+        "officialaccount_webhook.W007",
+        "officialaccount_webhook.W008",
     }
     assert all(m.level == checks.WARNING and m.hint for m in messages)
 
 
-@override_settings(OFFICIALACCOUNT_WEBHOOK={})
+@override_settings(OFFICIALACCOUNT_WEBHOOK={"SPOOL_DIR": SPOOL_DIR})
 def test_no_app_configured() -> None:
     assert ids() == ["officialaccount_webhook.W001"]
 
@@ -48,7 +54,7 @@ def test_no_token_outside_debug_warns_per_app() -> None:
     assert [m.msg.split()[3] for m in messages] == ["1", "3"]
 
 
-@override_settings(DEBUG=True, OFFICIALACCOUNT_WEBHOOK={"APPS": {1: {}}})
+@override_settings(DEBUG=True, OFFICIALACCOUNT_WEBHOOK={"APPS": {1: {}}, "SPOOL_DIR": SPOOL_DIR})
 def test_no_token_is_fine_in_debug() -> None:
     assert ids() == []
 
@@ -109,3 +115,24 @@ def test_app_that_cannot_reach_tencents_rest_api(app: dict[str, str], warns: boo
     app = {"CALLBACK_TOKENS": ["t"], **app}
     with override_settings(OFFICIALACCOUNT_WEBHOOK={"APPS": {1: app}}):
         assert ("officialaccount_webhook.W007" in ids()) is warns
+
+
+def test_no_spool() -> None:
+    with override_settings(OFFICIALACCOUNT_WEBHOOK={"APPS": {1: {"CALLBACK_TOKENS": ["t"]}}}):
+        [message] = [m for m in checks.run_checks() if m.id == "officialaccount_webhook.W008"]
+    assert "is lost" in message.msg
+
+
+def test_spool_that_cannot_be_created(tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a directory")
+    conf = {"APPS": {1: {"CALLBACK_TOKENS": ["t"]}}, "SPOOL_DIR": str(blocker / "spool")}
+    with override_settings(OFFICIALACCOUNT_WEBHOOK=conf):
+        [message] = [m for m in checks.run_checks() if m.id == "officialaccount_webhook.W008"]
+    assert "cannot be written" in message.msg
+
+
+def test_spool_that_does_not_exist_yet_is_fine(tmp_path: Path) -> None:
+    conf = {"APPS": {1: {"CALLBACK_TOKENS": ["t"]}}, "SPOOL_DIR": str(tmp_path / "a" / "b")}
+    with override_settings(OFFICIALACCOUNT_WEBHOOK=conf):
+        assert "officialaccount_webhook.W008" not in ids()

@@ -1,0 +1,212 @@
+"""The spool: valid callbacks kept on local disk while the database cannot be reached.
+
+Tencent does not retry an after-send callback, so a callback that cannot be stored is lost
+unless it is kept somewhere else before the answer goes out. Each record is one small JSON file
+in ``SPOOL_DIR``:
+
+* written whole to a temporary name, flushed and fsync'd, then renamed into place (and the
+  directory fsync'd), so that a record is either complete or absent: several worker processes
+  can spool at once without touching each other's files;
+* checksummed, so that a record damaged afterwards is detected and set aside, never half
+  imported;
+* claimed by ``drain`` with an atomic rename, so that drains may run concurrently; a record is
+  removed only after the transaction that stored it has committed. Storing is idempotent, so a
+  record drained twice (after a crash between commit and removal) stores nothing twice.
+
+A temporary file that stays behind (a crash mid-write) is reported and set aside as broken.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+logger = logging.getLogger(__name__)
+
+VERSION = 1
+RECORD_SUFFIX = ".json"
+TEMP_SUFFIX = ".tmp"
+CLAIM_SUFFIX = ".draining"
+BROKEN_DIR = "broken"
+# A temporary or claimed file older than this was left by a process that died.
+STALE_AFTER = 300.0
+
+
+class SpoolError(Exception):
+    """The spool could not keep a record: the callback is lost unless the caller fails."""
+
+
+@dataclass(frozen=True)
+class SpooledCallback:
+    """What ingest needs to store a callback later, as it would have been stored now."""
+
+    sdk_app_id: int
+    command: str
+    payload: dict[str, Any]
+    query_string: str  # with Sign redacted
+    remote_addr: str | None
+    spooled_at: float
+
+
+def write(directory: Path, callback: SpooledCallback) -> Path:
+    """Keep ``callback`` durably in ``directory``; raise :class:`SpoolError` if it cannot."""
+    body = json.dumps(
+        {
+            "sdk_app_id": callback.sdk_app_id,
+            "command": callback.command,
+            "payload": callback.payload,
+            "query_string": callback.query_string,
+            "remote_addr": callback.remote_addr,
+            "spooled_at": callback.spooled_at,
+        },
+        ensure_ascii=False,
+        sort_keys=True,
+    )
+    record = json.dumps(
+        {"version": VERSION, "sha256": hashlib.sha256(body.encode()).hexdigest(), "record": body},
+        ensure_ascii=False,
+    ).encode()
+    # Names sort by time, so that a drain stores callbacks in the order they arrived.
+    name = f"{time.time_ns():020d}-{os.getpid()}-{uuid.uuid4().hex}"
+    temporary = directory / f"{name}{TEMP_SUFFIX}"
+    final = directory / f"{name}{RECORD_SUFFIX}"
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            os.write(descriptor, record)
+            os.fsync(descriptor)
+        finally:
+            os.close(descriptor)
+        os.rename(temporary, final)
+        _fsync_directory(directory)
+    except OSError as exc:
+        raise SpoolError(f"could not write to the spool {directory}: {exc}") from exc
+    return final
+
+
+def _fsync_directory(directory: Path) -> None:
+    descriptor = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
+
+
+def read(path: Path) -> SpooledCallback:
+    """Parse and verify one record; raise ``ValueError`` if it is damaged."""
+    envelope = json.loads(path.read_bytes())
+    if not isinstance(envelope, dict) or envelope.get("version") != VERSION:
+        raise ValueError("not a spool record of a known version")
+    body = envelope.get("record")
+    if not isinstance(body, str):
+        raise ValueError("no record inside")
+    if hashlib.sha256(body.encode()).hexdigest() != envelope.get("sha256"):
+        raise ValueError("checksum mismatch")
+    data = json.loads(body)
+    return SpooledCallback(
+        sdk_app_id=int(data["sdk_app_id"]),
+        command=str(data["command"]),
+        payload=dict(data["payload"]),
+        query_string=str(data["query_string"]),
+        remote_addr=data["remote_addr"],
+        spooled_at=float(data["spooled_at"]),
+    )
+
+
+@dataclass
+class DrainReport:
+    stored: int = 0
+    broken: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
+
+
+def drain(directory: Path, store: Callable[[SpooledCallback], None]) -> DrainReport:
+    """Store every record with ``store`` (which commits), then remove it.
+
+    Damaged records and temporary files left by a crash are moved to ``broken/`` and reported.
+    A record whose ``store`` raises stays in the spool for the next drain.
+    """
+    report = DrainReport()
+    if not directory.is_dir():
+        return report
+    for path in _leftovers(directory):
+        _set_aside(directory, path, report, "left half-written by a crash")
+    for claimed in _claim_each(directory):
+        try:
+            callback = read(claimed)
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            _set_aside(directory, claimed, report, f"damaged ({exc})")
+            continue
+        try:
+            store(callback)
+        except Exception:
+            logger.exception("Could not store spooled record %s; it stays", claimed.name)
+            report.failed.append(claimed.name)
+            _unclaim(claimed)
+            continue
+        claimed.unlink()
+        report.stored += 1
+    return report
+
+
+def pending(directory: Path) -> int:
+    """How many records wait in the spool."""
+    return sum(1 for _ in directory.glob(f"*{RECORD_SUFFIX}")) if directory.is_dir() else 0
+
+
+def _claim_each(directory: Path) -> Iterator[Path]:
+    for path in sorted(directory.glob(f"*{RECORD_SUFFIX}")):
+        claimed = path.with_name(f"{path.name}.{os.getpid()}.{uuid.uuid4().hex}{CLAIM_SUFFIX}")
+        try:
+            os.rename(path, claimed)  # atomic: of concurrent drains, one wins each record
+        except FileNotFoundError:
+            continue
+        yield claimed
+
+
+def _unclaim(claimed: Path) -> None:
+    original = claimed.name.split(RECORD_SUFFIX)[0] + RECORD_SUFFIX
+    os.rename(claimed, claimed.with_name(original))
+
+
+def _leftovers(directory: Path) -> list[Path]:
+    """Temporary files, and claims of a drain that died, old enough to be abandoned."""
+    cutoff = time.time() - STALE_AFTER
+    found = []
+    for pattern in (f"*{TEMP_SUFFIX}", f"*{CLAIM_SUFFIX}"):
+        for path in directory.glob(pattern):
+            try:
+                if path.stat().st_mtime < cutoff:
+                    found.append(path)
+            except FileNotFoundError:
+                continue
+    return found
+
+
+def _set_aside(directory: Path, path: Path, report: DrainReport, why: str) -> None:
+    if path.name.endswith(CLAIM_SUFFIX) and why.startswith("left"):
+        # A drain died holding this claim: the record itself may be whole. Give it back.
+        try:
+            read(path)
+        except (OSError, ValueError, KeyError, TypeError):
+            pass
+        else:
+            _unclaim(path)
+            return
+    broken = directory / BROKEN_DIR
+    broken.mkdir(exist_ok=True)
+    try:
+        os.rename(path, broken / path.name)
+    except FileNotFoundError:
+        return
+    logger.error("Spool record %s is %s; moved to %s", path.name, why, broken)
+    report.broken.append(f"{path.name}: {why}")
