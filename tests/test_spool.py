@@ -1,0 +1,255 @@
+"""The spool: nothing valid is lost while the database is away, and nothing is stored twice."""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from io import StringIO
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.db import OperationalError, connection
+from django.test import Client, override_settings
+
+from officialaccount_webhook import spool
+from officialaccount_webhook.models import CallbackDelivery, OfficialAccountMessage
+from officialaccount_webhook.protocol import AFTER_SEND_MSG
+from officialaccount_webhook.signals import message_received
+from tests.conftest import TOKEN, callback_query, callback_url, element_samples, sample
+from tests.settings import SIGNED_APP
+
+
+def record(n: int = 0) -> spool.SpooledCallback:
+    return spool.SpooledCallback(
+        sdk_app_id=SIGNED_APP,
+        command=AFTER_SEND_MSG,
+        payload=sample("text") | {"MsgKey": f"{n}_1_1717000000"},
+        query_string="SdkAppid=1400000000&ClientIP=203.0.113.7&Sign=%5Bredacted%5D",
+        remote_addr="198.51.100.4",
+        spooled_at=1_717_000_000.5,
+    )
+
+
+# ------------------------------------------------------------------ the file format
+
+
+def test_a_record_reads_back_as_written(tmp_path: Path) -> None:
+    path = spool.write(tmp_path, record())
+    assert path.suffix == ".json"
+    assert spool.read(path) == record()
+    assert oct(path.stat().st_mode & 0o777) == "0o600"
+    assert list(tmp_path.glob("*.tmp")) == []
+
+
+def test_damaged_and_half_written_records_are_set_aside_never_imported(tmp_path: Path) -> None:
+    good = spool.write(tmp_path, record(1))
+    damaged = spool.write(tmp_path, record(2))
+    damaged.write_text(damaged.read_text().replace("1717000000", "1717000001", 1))
+    truncated = spool.write(tmp_path, record(3))
+    truncated.write_bytes(truncated.read_bytes()[:50])
+    half_written = tmp_path / "00000000000000000001-1-dead.tmp"
+    half_written.write_text('{"version": 1, "sha')
+    old = time.time() - spool.STALE_AFTER - 1
+    os.utime(half_written, (old, old))
+    stored: list[spool.SpooledCallback] = []
+    report = spool.drain(tmp_path, stored.append)
+    assert [callback.payload["MsgKey"] for callback in stored] == ["1_1_1717000000"]
+    assert report.stored == 1
+    reasons = [line.split(": ", 1)[1] for line in report.broken]
+    assert "left half-written by a crash" in reasons
+    assert "damaged (checksum mismatch)" in reasons
+    assert sum(reason.startswith("damaged (") for reason in reasons) == 2
+    assert len(list((tmp_path / "broken").iterdir())) == 3
+    assert not good.exists()
+    assert spool.pending(tmp_path) == 0
+
+
+def test_a_fresh_temporary_file_is_left_alone(tmp_path: Path) -> None:
+    writing = tmp_path / "00000000000000000001-1-busy.tmp"
+    writing.write_text("{")  # another process is still writing it
+    report = spool.drain(tmp_path, lambda callback: None)
+    assert report.broken == []
+    assert writing.exists()
+
+
+def test_a_record_that_cannot_be_stored_stays(tmp_path: Path) -> None:
+    spool.write(tmp_path, record())
+
+    def database_down(callback: spool.SpooledCallback) -> None:
+        raise ConnectionError("still down")
+
+    report = spool.drain(tmp_path, database_down)
+    assert (report.stored, len(report.failed)) == (0, 1)
+    assert spool.pending(tmp_path) == 1
+    assert spool.drain(tmp_path, lambda callback: None).stored == 1
+
+
+def test_a_claim_abandoned_by_a_dead_drain_is_taken_back(tmp_path: Path) -> None:
+    path = spool.write(tmp_path, record())
+    claimed = path.with_name(f"{path.name}.999.abc{spool.CLAIM_SUFFIX}")
+    os.rename(path, claimed)
+    old = time.time() - spool.STALE_AFTER - 1
+    os.utime(claimed, (old, old))
+    stored: list[spool.SpooledCallback] = []
+    assert spool.drain(tmp_path, stored.append).stored == 1
+    assert stored == [record()]
+
+
+def test_many_writers_at_once(tmp_path: Path) -> None:
+    def write_many(start: int) -> None:
+        for n in range(start, start + 50):
+            spool.write(tmp_path, record(n))
+
+    threads = [threading.Thread(target=write_many, args=(n * 50,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert spool.pending(tmp_path) == 400
+    keys = {spool.read(p).payload["MsgKey"] for p in tmp_path.glob("*.json")}
+    assert len(keys) == 400
+
+
+def test_concurrent_drains_take_each_record_once(tmp_path: Path) -> None:
+    for n in range(200):
+        spool.write(tmp_path, record(n))
+    taken: list[str] = []
+    lock = threading.Lock()
+
+    def store(callback: spool.SpooledCallback) -> None:
+        with lock:
+            taken.append(callback.payload["MsgKey"])
+
+    threads = [threading.Thread(target=spool.drain, args=(tmp_path, store)) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(taken) == sorted(f"{n}_1_1717000000" for n in range(200))
+    assert spool.pending(tmp_path) == 0
+
+
+def test_an_unwritable_spool_is_an_error(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    with pytest.raises(spool.SpoolError, match="could not write to the spool"):
+        spool.write(blocker / "spool", record())
+
+
+# ------------------------------------------------------------------ a real outage
+
+
+@pytest.fixture
+def spool_dir(tmp_path: Path) -> Iterator[Path]:
+    directory = tmp_path / "spool"
+    conf = {"APPS": {SIGNED_APP: {"CALLBACK_TOKENS": [TOKEN]}}, "SPOOL_DIR": str(directory)}
+    with override_settings(OFFICIALACCOUNT_WEBHOOK=conf):
+        yield directory
+
+
+@contextmanager
+def database_unreachable() -> Iterator[None]:
+    """Point the connection somewhere no database answers, for real: nothing is mocked."""
+    saved = dict(connection.settings_dict)
+    connection.close()
+    if connection.vendor == "postgresql":
+        connection.settings_dict.update(HOST="127.0.0.1", PORT="9")  # discard port: refused
+    else:
+        connection.settings_dict["NAME"] = "/nonexistent/officialaccount/db.sqlite3"
+    try:
+        yield
+    finally:
+        connection.close()
+        connection.settings_dict.clear()
+        connection.settings_dict.update(saved)
+
+
+def post(body: Any, query: dict[str, str] | None = None) -> Any:
+    data = body if isinstance(body, bytes) else json.dumps(body)
+    return Client().post(
+        callback_url(query or callback_query()), data=data, content_type="application/json"
+    )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_callbacks_during_an_outage_are_spooled_then_stored_once(spool_dir: Path) -> None:
+    names = element_samples()
+    received: list[str] = []
+
+    def receiver(message: OfficialAccountMessage, **kwargs: Any) -> None:
+        received.append(message.msg_key)
+
+    with database_unreachable():
+        with pytest.raises(OperationalError):  # the database really is gone
+            connection.ensure_connection()
+        for name in names:
+            response = post(sample(name))
+            assert (response.status_code, response.json()["ActionStatus"]) == (200, "OK")
+        assert post(sample("text")).status_code == 200  # Tencent retrying: a duplicate
+        assert post(sample("text"), callback_query(token="wrong")).status_code == 403
+        assert post(b"not json").status_code == 400
+    assert spool.pending(spool_dir) == len(names) + 1  # the refused ones are not kept
+    assert not OfficialAccountMessage.objects.exists()
+
+    # The database is back.
+    message_received.connect(receiver)
+    try:
+        call_command("officialaccount_drain_spool", stdout=StringIO())
+    finally:
+        message_received.disconnect(receiver)
+    assert spool.pending(spool_dir) == 0
+    stored = sorted(OfficialAccountMessage.objects.values_list("msg_key", flat=True))
+    assert stored == sorted(sample(name)["MsgKey"] for name in names)
+    assert sorted(received) == stored
+    outcomes = sorted(CallbackDelivery.objects.values_list("outcome", flat=True))
+    assert outcomes == ["accepted"] * len(names) + ["duplicate"]
+    text = OfficialAccountMessage.objects.get(msg_key=sample("text")["MsgKey"])
+    assert (text.client_ip, text.opt_platform) == ("203.0.113.7", "RESTAPI")
+    # A second drain finds nothing to do.
+    call_command("officialaccount_drain_spool", stdout=StringIO())
+    assert OfficialAccountMessage.objects.count() == len(names)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_without_a_spool_an_outage_is_a_500(tmp_path: Path) -> None:
+    conf = {"APPS": {SIGNED_APP: {"CALLBACK_TOKENS": [TOKEN]}}}
+    with override_settings(OFFICIALACCOUNT_WEBHOOK=conf), database_unreachable():
+        response = post(sample("text"))
+    assert response.status_code == 500
+    assert response.json()["ActionStatus"] == "FAIL"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_broken_spool_during_an_outage_is_a_500(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    conf = {"APPS": {SIGNED_APP: {"CALLBACK_TOKENS": [TOKEN]}}, "SPOOL_DIR": str(blocker / "spool")}
+    with override_settings(OFFICIALACCOUNT_WEBHOOK=conf), database_unreachable():
+        response = post(sample("text"))
+    assert response.status_code == 500
+
+
+def test_drain_without_a_spool_setting() -> None:
+    with (
+        override_settings(OFFICIALACCOUNT_WEBHOOK={}),
+        pytest.raises(CommandError, match="SPOOL_DIR"),
+    ):
+        call_command("officialaccount_drain_spool")
+
+
+@pytest.mark.django_db
+def test_drain_reports_damaged_records(spool_dir: Path) -> None:
+    path = spool.write(spool_dir, record())
+    path.write_text("{}")
+    with pytest.raises(CommandError, match="1 damaged record"):
+        call_command(
+            "officialaccount_drain_spool",
+            stdout=StringIO(),
+            stderr=StringIO(),
+        )
