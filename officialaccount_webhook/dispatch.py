@@ -21,11 +21,18 @@ from .signals import callback_received, message_recalled, message_received
 logger = logging.getLogger(__name__)
 
 
-def send_message_received(message: OfficialAccountMessage) -> None:
-    failures = _send(message_received, "message_received", OfficialAccountMessage, message=message)
+def send_message_received(message: OfficialAccountMessage) -> bool:
+    """Send message_received; record (or clear) a receiver's failure. True if none failed."""
+    failures = _send(
+        message_received,
+        "message_received",
+        OfficialAccountMessage,
+        message=message,
+        backfilled=message.backfilled,
+    )
     error = "\n".join(failures)
     if error == message.receiver_error:
-        return
+        return not failures
     failed_at = timezone.now() if failures else None
     try:
         OfficialAccountMessage.objects.filter(pk=message.pk).update(
@@ -33,9 +40,10 @@ def send_message_received(message: OfficialAccountMessage) -> None:
         )
     except DatabaseError:
         logger.exception("Could not record the receiver failure on message %s", message.pk)
-        return
+        return not failures
     message.receiver_error = error
     message.receiver_failed_at = failed_at
+    return not failures
 
 
 def send_message_recalled(message: OfficialAccountMessage) -> None:

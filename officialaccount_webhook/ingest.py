@@ -78,6 +78,21 @@ def ingest(sdk_app_id: int, event: CallbackEvent, request: InboundRequest) -> Ca
         return _hand_on(using, sdk_app_id, event, request)
 
 
+def store_backfilled(sdk_app_id: int, event: SentMessage) -> bool:
+    """Store a message fetched from Tencent's history; True if it was not stored before.
+
+    The same insert, and so the same idempotency, as a callback's; ``message_received`` says
+    ``backfilled=True``. There is no delivery record: nothing was delivered.
+    """
+    using = router.db_for_write(OfficialAccountMessage)
+    with transaction.atomic(using=using):
+        request = InboundRequest(query=CallbackQuery.from_query_string(""), remote_addr=None)
+        message, created = _insert_once(using, sdk_app_id, event, request, backfilled=True)
+        if created:
+            transaction.on_commit(partial(send_message_received, message), using=using, robust=True)
+    return created
+
+
 def record_rejection(request: InboundRequest, error: CallbackError) -> CallbackDelivery:
     """Record a refused request, without its body."""
     return _create_delivery(
@@ -112,7 +127,12 @@ def _store_message(
 
 
 def _insert_once(
-    using: str, sdk_app_id: int, event: SentMessage, request: InboundRequest
+    using: str,
+    sdk_app_id: int,
+    event: SentMessage,
+    request: InboundRequest,
+    *,
+    backfilled: bool = False,
 ) -> tuple[OfficialAccountMessage, bool]:
     messages = OfficialAccountMessage.objects.using(using)
     key = {
@@ -136,6 +156,7 @@ def _insert_once(
                     opt_platform=request.query.opt_platform,
                     extra=event.extra,
                     received_at=request.received_at,
+                    backfilled=backfilled,
                 )
             return message, True
         except IntegrityError:

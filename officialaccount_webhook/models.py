@@ -84,6 +84,11 @@ class OfficialAccountMessage(models.Model):
         help_text=_("Keys of the callback body beyond the documented ones, kept as received."),
     )
     received_at = models.DateTimeField(_("received at"), default=timezone.now)
+    backfilled = models.BooleanField(
+        _("backfilled"),
+        default=False,
+        help_text=_("Stored from Tencent's history API, not from a callback."),
+    )
     recalled_at = models.DateTimeField(_("recalled at"), null=True, blank=True)
     recall_ret_code = models.IntegerField(
         _("last recall RetCode"),

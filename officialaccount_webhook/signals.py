@@ -19,6 +19,9 @@ message stays stored, and the traceback is recorded on ``message.receiver_error`
 Arguments:
     sender: the ``OfficialAccountMessage`` class.
     message: the stored ``OfficialAccountMessage`` instance.
+    backfilled: ``True`` when the message was stored by ``officialaccount_backfill`` from
+        Tencent's history API rather than from a callback (it then has no ``event_time`` of
+        its own, no ``client_ip`` and no ``opt_platform``).
 """
 
 message_recalled = Signal()

@@ -201,6 +201,15 @@ class RecallReply:
     uncertain: bool = False
 
 
+@dataclass(frozen=True)
+class HistoryPage:
+    """One page of ``official_account_msg_get_simple``: ``RspMsgList`` items, as sent."""
+
+    items: list[dict[str, Any]]
+    last_msg_key: str
+    finished: bool
+
+
 class TencentChatClient:
     """Calls Tencent Chat's REST API as one app's admin. Use :func:`client_for` to get one."""
 
@@ -251,6 +260,34 @@ class TencentChatClient:
                 if code is not None and ret_codes.get(item["MsgKey"]) != 0:
                     ret_codes[item["MsgKey"]] = code
         return RecallReply(ret_codes=ret_codes, uncertain=result.uncertain)
+
+    def get_official_account_messages(
+        self, official_account: str, *, last_msg_key: str = "", count: int = 20
+    ) -> HistoryPage:
+        """One page of an account's history, newest first (``official_account_msg_get_simple``).
+
+        Recalled messages are included. Pass the page's ``last_msg_key`` for the next one.
+        """
+        body: dict[str, Any] = {
+            "Official_Account": official_account,
+            "ReqMsgNumber": count,
+            "WithRecalledMsg": 1,
+        }
+        if last_msg_key:
+            body["LastMsgKey"] = last_msg_key
+        # Reading history changes nothing: safe to retry.
+        reply = self.call(
+            OFFICIAL_ACCOUNT_SERVICE, "official_account_msg_get_simple", body, idempotent=True
+        ).reply
+        items = reply.get("RspMsgList")
+        next_key = reply.get("LastMsgKey")
+        return HistoryPage(
+            items=[item for item in items if isinstance(item, dict)]
+            if isinstance(items, list)
+            else [],
+            last_msg_key=next_key if isinstance(next_key, str) else "",
+            finished=_as_int(reply.get("IsFinished")) == 1,
+        )
 
     def call(
         self, service: str, command: str, body: dict[str, Any], *, idempotent: bool

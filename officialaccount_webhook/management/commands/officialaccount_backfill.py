@@ -1,0 +1,53 @@
+"""Store the messages Tencent's history has and this database has not."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils import timezone
+from django.utils.dateparse import parse_date, parse_datetime
+
+from ...reconcile import ReconcileError, backfill
+from ...rest import TencentChatError
+
+
+def _moment(value: str) -> datetime:
+    parsed = parse_datetime(value)
+    if parsed is None and (day := parse_date(value)) is not None:
+        parsed = datetime(day.year, day.month, day.day)
+    if parsed is None:
+        raise ValueError(value)
+    return timezone.make_aware(parsed) if timezone.is_naive(parsed) else parsed
+
+
+class Command(BaseCommand):
+    help = (
+        "Page through the official account's history (newest first) and store the messages "
+        "that are missing, marked as backfilled. Placeholders (IsPlaceMsg) are counted, not "
+        "stored. Safe to run again: nothing is stored twice."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--sdkappid", type=int, required=True)
+        parser.add_argument("--account", required=True, help="The official account, @TOA#_...")
+        parser.add_argument(
+            "--since",
+            type=_moment,
+            help="Stop at messages older than this date or ISO time (default: the whole history).",
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        try:
+            report = backfill(options["sdkappid"], options["account"], since=options["since"])
+        except ReconcileError as exc:
+            raise CommandError(str(exc)) from None
+        except TencentChatError as exc:
+            raise CommandError(f"Tencent's history API failed: {exc}") from None
+        self.stdout.write(
+            f"Read {report.seen} message(s) in {report.pages} page(s): stored {report.stored}, "
+            f"already stored {report.already_stored}, placeholders {report.placeholders}."
+        )
+        for problem in report.invalid:
+            self.stderr.write(self.style.WARNING(f"Skipped a history item: {problem}"))
