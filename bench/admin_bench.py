@@ -136,6 +136,14 @@ def time_pages(runs: int) -> None:
         "list filtered by account": (changelist, {"official_account": some.official_account}),
         "MsgKey search": (changelist, {"q": some.msg_key}),
         "text search": (changelist, {"q": "flash"}),
+        "text search, two letters": (changelist, {"q": "ne"}),
+        "text search, no match": (changelist, {"q": "zebra"}),
+        "list filtered by element type": (changelist, {"element_type": "TIMImageElem"}),
+        "list of recalled messages": (changelist, {"recalled": "yes"}),
+        "drill-down, one month": (
+            changelist,
+            {"msg_time__gte": "2026-03-01T00:00:00+00:00", "msg_time__lt": "2026-04-01T00:00:00+00:00"},
+        ),
         "detail page": (
             reverse("admin:officialaccount_webhook_officialaccountmessage_change", args=[some.pk]),
             {},

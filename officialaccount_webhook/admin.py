@@ -6,7 +6,6 @@ deleting still follows the delete permission.
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from typing import Any
 
@@ -30,9 +29,10 @@ from .admin_filters import (
     OfficialAccountFilter,
     RecalledFilter,
     SdkAppIdFilter,
+    StatusCodeFilter,
 )
 from .charts import volume_chart
-from .drilldown import drill_down
+from .drilldown import drill_down, parse_moment
 from .models import CallbackDelivery, OfficialAccountMessage
 from .pagination import COUNT_CAP, CappedCountPaginator
 from .protocol import MAX_RECALL_REASON_BYTES
@@ -69,6 +69,35 @@ class ReadOnlyAdmin(admin.ModelAdmin):
     list_per_page = 50
     # The field whose drill-down (drilldown.py) stands in for Django's date_hierarchy.
     drill_down_field = ""
+    # The lookups the list may be given in its query string besides its own filters' (the
+    # drill-down's ranges are added): anything else could be a slow or failing query.
+    allowed_lookups: frozenset[str] = frozenset()
+
+    def lookup_allowed(self, lookup: str, value: str, request: HttpRequest | None = None) -> bool:
+        if self.drill_down_field and lookup in (
+            f"{self.drill_down_field}__gte",
+            f"{self.drill_down_field}__lt",
+        ):
+            return parse_moment(value) is not None
+        own_filters = {
+            spec.parameter_name
+            for spec in self.list_filter
+            if isinstance(spec, type) and issubclass(spec, admin.SimpleListFilter)
+        }
+        return lookup in own_filters or lookup in self.allowed_lookups
+
+    def response_action(self, request: HttpRequest, queryset: QuerySet[Any]) -> HttpResponse | None:
+        # "Select all" means every matching row, but past the count's cap nobody saw how many.
+        selects_all = request.POST.get("select_across") == "1"
+        if selects_all and queryset.order_by()[: COUNT_CAP + 1].count() > COUNT_CAP:
+            self.message_user(
+                request,
+                _("More than %(cap)d rows match: narrow the list before acting on all of them.")
+                % {"cap": COUNT_CAP},
+                messages.ERROR,
+            )
+            return None
+        return super().response_action(request, queryset)
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
@@ -115,6 +144,9 @@ class OfficialAccountMessageAdmin(ReadOnlyAdmin):
     search_fields = ("=msg_key", "=official_account", "text_content")
     search_help_text = _("An exact MsgKey or official account, or words from the text.")
     drill_down_field = "msg_time"
+    allowed_lookups = frozenset({"online_only__exact"})
+    # Sorting by a column without an index would sort a million rows for every page.
+    sortable_by = ("msg_time",)
     actions = ("recall_selected",)
     fieldsets = (
         (
@@ -175,7 +207,7 @@ class OfficialAccountMessageAdmin(ReadOnlyAdmin):
     def content(self, message: OfficialAccountMessage) -> str:
         views = [elements.view(element) for element in message.msg_body or []]
         return render_to_string(
-            "officialaccount_webhook/admin/message_body.html", {"elements": views}
+            "admin/officialaccount_webhook/message_body.html", {"elements": views}
         )
 
     @admin.display(description=_("cloud custom data"))
@@ -288,8 +320,10 @@ class CallbackDeliveryAdmin(ReadOnlyAdmin):
         "remote_addr",
         "message_link",
     )
-    list_filter = ("outcome", CommandFilter, "status_code")
+    list_filter = ("outcome", CommandFilter, StatusCodeFilter)
     drill_down_field = "received_at"
+    allowed_lookups = frozenset({"outcome__exact", "message__id__exact"})
+    sortable_by = ("received_at",)
     fields = (
         "received_at",
         "command",
@@ -303,11 +337,15 @@ class CallbackDeliveryAdmin(ReadOnlyAdmin):
         "raw_body",
     )
     readonly_fields = ("message_link", "raw_body")
-    list_select_related = ("message",)
 
-    def lookup_allowed(self, lookup: str, value: str, request: HttpRequest | None = None) -> bool:
-        # The message page links here with message__id__exact, served by the foreign key's index.
-        return lookup == "message__id__exact" or super().lookup_allowed(lookup, value, request)
+    def get_queryset(self, request: HttpRequest) -> QuerySet[CallbackDelivery]:
+        # The list shows the message's MsgKey only: no need for its body.
+        return (
+            super()
+            .get_queryset(request)
+            .select_related("message")
+            .defer("message__msg_body", "message__text_content", "message__extra")
+        )
 
     @admin.display(description=_("message"))
     def message_link(self, delivery: CallbackDelivery) -> str:
@@ -325,7 +363,4 @@ class CallbackDeliveryAdmin(ReadOnlyAdmin):
 
 
 def _json_block(value: Any) -> str:
-    return format_html(
-        '<pre style="white-space: pre-wrap">{}</pre>',
-        json.dumps(value, indent=2, ensure_ascii=False),
-    )
+    return format_html('<pre style="white-space: pre-wrap">{}</pre>', elements.pretty_json(value))

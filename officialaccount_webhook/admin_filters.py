@@ -18,7 +18,7 @@ from django.utils.translation import gettext_lazy as _
 
 from .conf import get_settings
 from .elements import KNOWN_TYPES
-from .models import OfficialAccountMessage, OfficialAccountMessageQuerySet
+from .models import OfficialAccountMessageQuerySet
 
 
 class SdkAppIdFilter(admin.SimpleListFilter):
@@ -32,7 +32,8 @@ class SdkAppIdFilter(admin.SimpleListFilter):
         value = self.value()
         if value is None:
             return queryset
-        return queryset.filter(sdk_app_id=int(value)) if value.isdigit() else queryset.none()
+        valid = value.isascii() and value.isdigit() and len(value) <= 18
+        return queryset.filter(sdk_app_id=int(value)) if valid else queryset.none()
 
 
 class InputFilter(admin.SimpleListFilter):
@@ -53,12 +54,15 @@ class InputFilter(admin.SimpleListFilter):
             "value": self.value() or "",
             "parameter_name": self.parameter_name,
             "others": parse_qsl(others.removeprefix("?"), keep_blank_values=True),
-            "clear_url": changelist.get_query_string(remove=[self.parameter_name, "p"]),
+            "clear_url": others,
         }
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
         value = self.value()
-        return queryset.filter(**{self.field_name: value}) if value else queryset
+        if not value:
+            return queryset
+        # No stored value holds NUL, and PostgreSQL refuses to compare with one.
+        return queryset.none() if "\x00" in value else queryset.filter(**{self.field_name: value})
 
 
 class OfficialAccountFilter(InputFilter):
@@ -84,12 +88,10 @@ class ElementTypeFilter(admin.SimpleListFilter):
         ]
 
     def queryset(
-        self, request: HttpRequest, queryset: QuerySet[OfficialAccountMessage]
-    ) -> QuerySet[OfficialAccountMessage]:
+        self, request: HttpRequest, queryset: OfficialAccountMessageQuerySet
+    ) -> OfficialAccountMessageQuerySet:
         value = self.value()
-        if not value or not isinstance(queryset, OfficialAccountMessageQuerySet):
-            return queryset
-        return queryset.with_element_type(value)
+        return queryset.with_element_type(value) if value else queryset
 
 
 class RecalledFilter(admin.SimpleListFilter):
@@ -105,3 +107,24 @@ class RecalledFilter(admin.SimpleListFilter):
         if self.value() == "no":
             return queryset.filter(recalled_at__isnull=True)
         return queryset
+
+
+class StatusCodeFilter(admin.SimpleListFilter):
+    """The statuses the webhook answers with; a fixed list, not a scan of the table."""
+
+    title = _("HTTP status")
+    parameter_name = "status_code"
+    STATUSES = (200, 400, 403, 405, 413, 500)
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> Iterable[tuple[str, str]]:
+        return [(str(status), str(status)) for status in self.STATUSES]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        value = self.value()
+        if value is None:
+            return queryset
+        return (
+            queryset.filter(status_code=int(value))
+            if value in map(str, self.STATUSES)
+            else queryset.none()
+        )

@@ -35,8 +35,6 @@ class Segment:
 class Bar:
     x: float
     width: float
-    day: date
-    total: int
     segments: list[Segment]
 
 
@@ -52,9 +50,10 @@ def volume_chart(queryset: QuerySet[Any], *, today: date | None = None) -> dict[
     today = today or timezone.localdate()
     first = today - timedelta(days=DAYS - 1)
     since = timezone.make_aware(datetime(first.year, first.month, first.day))
+    until = since + timedelta(days=DAYS)
     rows = (
         queryset.order_by()
-        .filter(msg_time__gte=since)
+        .filter(msg_time__gte=since, msg_time__lt=until)
         .annotate(day=TruncDate("msg_time"))
         .values("day", "official_account")
         .annotate(messages=Count("pk"))
@@ -89,7 +88,7 @@ def volume_chart(queryset: QuerySet[Any], *, today: date | None = None) -> dict[
                         y, height, colour[label], f"{day:%Y-%m-%d} {label}: {day_counts[label]}"
                     )
                 )
-        bars.append(Bar(index * width, width - BAR_GAP, day, sum(day_counts.values()), segments))
+        bars.append(Bar(index * width, width - BAR_GAP, segments))
     series = [
         Series(label, colour[label], sum(per_day[d][label] for d in per_day)) for label in labels
     ]

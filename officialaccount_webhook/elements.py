@@ -44,9 +44,15 @@ def _str(content: dict[str, Any], key: str) -> str:
     return value if isinstance(value, str) else ""
 
 
+# Beyond this a "size" or "index" is not one: formatting it as bytes would fail outright.
+_PLAUSIBLE = 2**53
+
+
 def _number(content: dict[str, Any], key: str) -> int | float | None:
     value = content.get(key)
-    return value if isinstance(value, int | float) and not isinstance(value, bool) else None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return value if abs(value) < _PLAUSIBLE else None
 
 
 def _elements(body: Any) -> Iterable[Any]:
@@ -56,6 +62,11 @@ def _elements(body: Any) -> Iterable[Any]:
 def element_types(body: Any) -> list[str]:
     """The distinct MsgTypes of a message, in order."""
     return list(dict.fromkeys(t for t in map(_type, _elements(body)) if t))
+
+
+def known_element_types(body: Any) -> list[str]:
+    """The distinct MsgTypes of a message that Tencent documents, in order."""
+    return [msg_type for msg_type in element_types(body) if msg_type in KNOWN_TYPES]
 
 
 def preview(body: Any, limit: int = 120) -> str:
@@ -187,16 +198,16 @@ def _video(content: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _location(content: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "description": _str(content, "Desc"),
-        "latitude": _number(content, "Latitude"),
-        "longitude": _number(content, "Longitude"),
-    }
+def _location(content: dict[str, Any]) -> dict[str, Any] | None:
+    latitude, longitude = _number(content, "Latitude"), _number(content, "Longitude")
+    if latitude is None or longitude is None:
+        return None
+    return {"description": _str(content, "Desc"), "latitude": latitude, "longitude": longitude}
 
 
-def _face(content: dict[str, Any]) -> dict[str, Any]:
-    return {"index": _number(content, "Index"), "data": _str(content, "Data")}
+def _face(content: dict[str, Any]) -> dict[str, Any] | None:
+    index = _number(content, "Index")
+    return None if index is None else {"index": index, "data": _str(content, "Data")}
 
 
 def _custom(content: dict[str, Any]) -> dict[str, Any]:

@@ -27,4 +27,5 @@ class CappedCountPaginator(Paginator):
 
     @cached_property
     def _capped_count(self) -> int:
-        return int(self.object_list[: COUNT_CAP + 1].count())
+        # Ordering changes no count: left in, it would sort before the LIMIT.
+        return int(self.object_list.order_by()[: COUNT_CAP + 1].count())

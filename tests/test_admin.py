@@ -441,3 +441,120 @@ def test_volume_chart_says_when_there_is_nothing_to_draw(admin_client: Client) -
     page = admin_client.get(reverse(MESSAGES)).text
     assert "No messages in the last 30 days." in page
     assert "<svg" not in page.split('class="officialaccount-volume"')[1].split("</figure>")[0]
+
+
+# ------------------------------------------------------------------ odd data and odd URLs
+
+
+def test_messages_at_the_ends_of_the_calendar_do_not_break_the_list(admin_client: Client) -> None:
+    create("1_1_1", when=datetime(1970, 1, 1, tzinfo=UTC))
+    create("2_1_1", when=datetime(9999, 12, 31, 23, 59, tzinfo=UTC))
+    create("3_1_1", when=datetime(2024, 6, 1, tzinfo=UTC))
+    response = admin_client.get(reverse(MESSAGES))
+    assert response.status_code == 200
+    assert len(rows(response)) == 3
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"msg_time__gte": "9999-12-01T00:00:00+00:00", "msg_time__lt": "9999-12-31T00:00:00+00:00"},
+        {"msg_time__gte": "0001-01-01T00:00:00+05:00", "msg_time__lt": "0001-02-01T00:00:00+05:00"},
+        {"msg_time__gte": "yesterday", "msg_time__lt": "today"},
+        {"msg_key__regex": "("},
+        {"text_content__regex": "["},
+        {"msg_body__contains": "x"},
+    ],
+)
+def test_crafted_query_strings_are_refused_not_a_500(
+    admin_client: Client, params: dict[str, str]
+) -> None:
+    create("1_1_1", when=datetime(2024, 6, 1, tzinfo=UTC))
+    response = admin_client.get(reverse(MESSAGES), params)
+    assert response.status_code in (302, 400)  # Django's "?e=1" redirect, or Bad Request
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"sdk_app_id": "²"},
+        {"sdk_app_id": "9" * 5000},
+        {"official_account": "a\x00b"},
+        {"element_type": "TIMNoSuchElem"},
+        {"recalled": "maybe"},
+    ],
+)
+def test_odd_filter_values_match_nothing(admin_client: Client, params: dict[str, str]) -> None:
+    create("1_1_1", when=datetime(2024, 6, 1, tzinfo=UTC))
+    response = admin_client.get(reverse(MESSAGES), params)
+    assert response.status_code == 200
+    if "recalled" not in params:
+        assert rows(response) == []
+
+
+def test_odd_element_contents_are_shown_as_json_not_as_errors(admin_client: Client) -> None:
+    odd = [
+        {"MsgType": "TIMFileElem", "MsgContent": {"FileName": "big.bin", "FileSize": 10**400}},
+        {"MsgType": "TIMSoundElem", "MsgContent": {"Size": -(10**400), "Second": 2}},
+        {"MsgType": "TIMLocationElem", "MsgContent": {"Desc": "no coordinates"}},
+        {"MsgType": "TIMFaceElem", "MsgContent": {"Data": "no index"}},
+    ]
+    message = create("1_1_1", when=datetime(2024, 6, 1, tzinfo=UTC), body=odd)
+    page = admin_client.get(detail(message)).text
+    assert "big.bin" in page
+    assert "None" not in page.split('class="officialaccount-message"')[1].split("</fieldset>")[0]
+    assert "&quot;Desc&quot;: &quot;no coordinates&quot;" in page  # shown as its JSON
+    assert "&quot;Data&quot;: &quot;no index&quot;" in page
+
+
+def test_element_type_filter_survives_many_unknown_types(admin_client: Client) -> None:
+    body = [{"MsgType": f"TIMFuture{n:03d}Elem" * 3, "MsgContent": {}} for n in range(40)]
+    body.append({"MsgType": "TIMTextElem", "MsgContent": {"Text": "still text"}})
+    create("1_1_1", when=datetime(2024, 6, 1, tzinfo=UTC), body=body)
+    found = rows(admin_client.get(reverse(MESSAGES), {"element_type": "TIMTextElem"}))
+    assert [m.msg_key for m in found] == ["1_1_1"]
+
+
+def test_only_indexed_columns_sort(admin_client: Client) -> None:
+    create("1_1_1", when=datetime(2024, 6, 1, tzinfo=UTC))
+    page = admin_client.get(reverse(MESSAGES)).text
+    assert "column-msg_time" in page
+    assert re.search(r'class="sortable[^"]*column-received_at', page) is None
+    assert re.search(r'class="sortable[^"]*column-msg_time', page) is not None
+
+
+def test_status_filter_offers_a_fixed_list(admin_client: Client, post_callback: Any) -> None:
+    post_callback(sample("text"), callback_query(token="wrong"))
+    post_callback(sample("text"))
+    url = reverse(DELIVERIES)
+    page = admin_client.get(url).text
+    for status in ("200", "400", "403", "405", "413", "500"):
+        assert f"?status_code={status}" in page
+    assert [
+        d.status_code
+        for d in admin_client.get(url, {"status_code": "403"}).context["cl"].result_list
+    ] == [403]
+    assert admin_client.get(url, {"status_code": "999"}).context["cl"].result_list.count() == 0
+
+
+def test_a_capped_count_is_said_and_select_all_is_refused(
+    admin_client: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("officialaccount_webhook.pagination.COUNT_CAP", 3)
+    monkeypatch.setattr("officialaccount_webhook.admin.COUNT_CAP", 3)
+    for n in range(5):
+        create(f"{n}_1_1", when=datetime(2024, 6, 1, tzinfo=UTC) + timedelta(hours=n))
+    page = admin_client.get(reverse(MESSAGES)).text
+    assert "More than 3 official-account messages match" in page
+    response = admin_client.post(
+        reverse(MESSAGES),
+        {
+            "action": "delete_selected",
+            "select_across": "1",
+            "index": "0",
+            "_selected_action": [OfficialAccountMessage.objects.first().pk],
+        },
+        follow=True,
+    )
+    assert "More than 3 rows match" in response.text
+    assert OfficialAccountMessage.objects.count() == 5

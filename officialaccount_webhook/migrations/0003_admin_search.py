@@ -2,6 +2,8 @@
 
 from django.db import migrations, models
 
+# The current code, on purpose: the columns must agree with what ingest writes today. A change
+# to derived_columns that alters them comes with a migration of its own that recomputes them.
 from officialaccount_webhook.models import derived_columns
 
 # PostgreSQL only: trigram indexes let "contains" searches use an index. pg_trgm is a trusted
