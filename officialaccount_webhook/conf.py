@@ -49,6 +49,8 @@ DEFAULT_REST_CONNECT_TIMEOUT = 3.0
 DEFAULT_REST_READ_TIMEOUT = 10.0
 DEFAULT_REST_MAX_RETRIES = 3
 DEFAULT_REST_RETRY_BACKOFF = 0.5
+# Long enough to look into last month's failures; short enough that junk traffic's rows go.
+DEFAULT_DELIVERY_RETENTION_DAYS = 30
 
 _TOP_LEVEL_KEYS = frozenset(
     {
@@ -61,6 +63,7 @@ _TOP_LEVEL_KEYS = frozenset(
         "REST_MAX_RETRIES",
         "REST_RETRY_BACKOFF",
         "SPOOL_DIR",
+        "DELIVERY_RETENTION_DAYS",
     }
 )
 _APP_KEYS = frozenset(
@@ -103,6 +106,7 @@ class WebhookSettings:
     max_body_size: int = DEFAULT_MAX_BODY_SIZE
     rest: RestSettings = RestSettings()
     spool_dir: Path | None = None
+    delivery_retention_days: int = DEFAULT_DELIVERY_RETENTION_DAYS
 
 
 _cache_lock = threading.Lock()
@@ -145,6 +149,9 @@ def parse_settings(raw: object) -> WebhookSettings:
         request_time_skew=_int_setting(raw, "REQUEST_TIME_SKEW", DEFAULT_REQUEST_TIME_SKEW, 0),
         max_body_size=_int_setting(raw, "MAX_BODY_SIZE", DEFAULT_MAX_BODY_SIZE, 1),
         spool_dir=_spool_dir(raw.get("SPOOL_DIR")),
+        delivery_retention_days=_int_setting(
+            raw, "DELIVERY_RETENTION_DAYS", DEFAULT_DELIVERY_RETENTION_DAYS, 0
+        ),
         rest=RestSettings(
             rate_limit=_positive_number(raw, "REST_RATE_LIMIT", DEFAULT_REST_RATE_LIMIT),
             connect_timeout=_positive_number(

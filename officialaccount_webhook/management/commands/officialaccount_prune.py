@@ -1,0 +1,45 @@
+"""Delete old delivery records, and with --messages, old messages."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils import timezone
+
+from ...conf import get_settings
+from ...retention import prune
+
+
+class Command(BaseCommand):
+    help = (
+        "Delete delivery records received more than DAYS days ago (default: the "
+        "DELIVERY_RETENTION_DAYS setting), in small batches so that the webhook is never held "
+        "up. With --messages, also delete messages received that long ago."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--older-than", dest="days", type=int, metavar="DAYS")
+        parser.add_argument("--messages", action="store_true", help="Delete old messages too.")
+        parser.add_argument("--batch-size", type=int, default=1000)
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        days = options["days"]
+        if days is None:
+            days = get_settings().delivery_retention_days
+        if days < 0:
+            raise CommandError("Say how old with --older-than DAYS (0 or more).")
+        if options["batch_size"] < 1:
+            raise CommandError("--batch-size must be at least 1.")
+        cutoff = timezone.now() - timedelta(days=days)
+        deliveries, messages = prune(
+            cutoff, messages=options["messages"], batch_size=options["batch_size"]
+        )
+        self.stdout.write(
+            f"Deleted {deliveries} delivery record(s) received before {cutoff:%Y-%m-%d %H:%M}."
+        )
+        if options["messages"]:
+            self.stdout.write(
+                f"Deleted {messages} message(s) received before {cutoff:%Y-%m-%d %H:%M}."
+            )
