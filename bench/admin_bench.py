@@ -142,7 +142,10 @@ def time_pages(runs: int) -> None:
         "list of recalled messages": (changelist, {"recalled": "yes"}),
         "drill-down, one month": (
             changelist,
-            {"msg_time__gte": "2026-03-01T00:00:00+00:00", "msg_time__lt": "2026-04-01T00:00:00+00:00"},
+            {
+                "msg_time__gte": "2026-03-01T00:00:00+00:00",
+                "msg_time__lt": "2026-04-01T00:00:00+00:00",
+            },
         ),
         "detail page": (
             reverse("admin:officialaccount_webhook_officialaccountmessage_change", args=[some.pk]),
