@@ -1,0 +1,23 @@
+"""Counts message_received in processes the tests start (gunicorn workers), in a file."""
+
+import os
+
+from django.apps import AppConfig
+
+
+class SignalCounterConfig(AppConfig):
+    name = "tests.signal_counter"
+
+    def ready(self) -> None:
+        from officialaccount_webhook.signals import message_received
+
+        message_received.connect(record, dispatch_uid="tests.signal_counter")
+
+
+def record(message, **kwargs):  # type: ignore[no-untyped-def]  # a test helper
+    # One short write with O_APPEND: lines from several processes never interleave.
+    descriptor = os.open(os.environ["SIGNAL_COUNT_FILE"], os.O_WRONLY | os.O_APPEND | os.O_CREAT)
+    try:
+        os.write(descriptor, f"{message.official_account} {message.msg_key}\n".encode())
+    finally:
+        os.close(descriptor)
