@@ -69,7 +69,7 @@ def server(tmp_path: Path) -> Iterator[tuple[str, Path]]:
             "--workers",
             str(WORKERS),
             "--bind",
-            f"127.0.0.1:{port}",
+            f"127.0.0.1:{listen}",
             "--log-level",
             "warning",
         ],
