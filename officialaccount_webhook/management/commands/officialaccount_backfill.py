@@ -2,24 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.utils import timezone
-from django.utils.dateparse import parse_date, parse_datetime
 
 from ...reconcile import ReconcileError, backfill
 from ...rest import TencentChatError
-
-
-def _moment(value: str) -> datetime:
-    parsed = parse_datetime(value)
-    if parsed is None and (day := parse_date(value)) is not None:
-        parsed = datetime(day.year, day.month, day.day)
-    if parsed is None:
-        raise ValueError(value)
-    return timezone.make_aware(parsed) if timezone.is_naive(parsed) else parsed
+from ..arguments import moment
 
 
 class Command(BaseCommand):
@@ -34,7 +23,7 @@ class Command(BaseCommand):
         parser.add_argument("--account", required=True, help="The official account, @TOA#_...")
         parser.add_argument(
             "--since",
-            type=_moment,
+            type=moment,
             help="Stop at messages older than this date or ISO time (default: the whole history).",
         )
 
