@@ -7,7 +7,7 @@ deleting still follows the delete permission.
 from __future__ import annotations
 
 from collections import Counter
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django import forms
 from django.contrib import admin, messages
@@ -60,7 +60,13 @@ class RecallForm(forms.Form):
         return reason
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
+if TYPE_CHECKING:
+    ModelAdmin = admin.ModelAdmin[Any]
+else:  # ModelAdmin takes no type argument at run time
+    ModelAdmin = admin.ModelAdmin
+
+
+class ReadOnlyAdmin(ModelAdmin):
     # Counting millions of rows on every page load is what makes big admins slow: no full
     # count, and no per-filter counts (facets).
     show_full_result_count = False
@@ -86,7 +92,9 @@ class ReadOnlyAdmin(admin.ModelAdmin):
         }
         return lookup in own_filters or lookup in self.allowed_lookups
 
-    def response_action(self, request: HttpRequest, queryset: QuerySet[Any]) -> HttpResponse | None:
+    def response_action(
+        self, request: HttpRequest, queryset: QuerySet[Any], *args: Any, **kwargs: Any
+    ) -> HttpResponse | None:
         # "Select all" means every matching row, but past the count's cap nobody saw how many.
         selects_all = request.POST.get("select_across") == "1"
         if selects_all and queryset.order_by()[: COUNT_CAP + 1].count() > COUNT_CAP:
@@ -97,7 +105,7 @@ class ReadOnlyAdmin(admin.ModelAdmin):
                 messages.ERROR,
             )
             return None
-        return super().response_action(request, queryset)
+        return super().response_action(request, queryset, *args, **kwargs)
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False

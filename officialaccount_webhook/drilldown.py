@@ -34,7 +34,7 @@ LAST_YEAR = 9998
 def drill_down(changelist: ChangeList, field: str) -> dict[str, Any]:
     """The context of ``admin/date_hierarchy.html`` for ``field`` of ``changelist``."""
     # Django 6's template labels the links with the field's name.
-    field_name = changelist.model._meta.get_field(field).verbose_name
+    field_name = getattr(changelist.model._meta.get_field(field), "verbose_name", field)
     try:
         levels = _levels(changelist, field)
     except (ValueError, OverflowError):  # a crafted range at the ends of the calendar

@@ -92,7 +92,7 @@ def _preview_one(element: Any) -> str:
 
 def searchable_text(body: Any) -> str:
     """What a text search looks in: texts, file names, location and custom descriptions."""
-    words = []
+    words: list[str] = []
     for element in _elements(body):
         msg_type, content = _type(element), _content(element)
         keys = {TEXT: ("Text",), FILE: ("FileName",), LOCATION: ("Desc",), CUSTOM: ("Desc",)}
@@ -117,10 +117,11 @@ def safe_url(value: Any) -> str:
 def pretty_json(value: Any) -> str:
     """A JSON string pretty-printed, or the string itself when it is not JSON."""
     if isinstance(value, str):
+        text = value
         try:
-            value = json.loads(value)
+            value = json.loads(text)
         except (ValueError, RecursionError):
-            return value
+            return text
     return json.dumps(value, indent=2, ensure_ascii=False)
 
 

@@ -9,13 +9,21 @@ the first ``COUNT_CAP`` and says there are more.
 from __future__ import annotations
 
 from functools import cached_property
+from typing import TYPE_CHECKING, Any
 
 from django.core.paginator import Paginator
+from django.db.models import QuerySet
 
 COUNT_CAP = 10_000
 
 
-class CappedCountPaginator(Paginator):
+if TYPE_CHECKING:
+    _Paginator = Paginator[Any]
+else:  # Paginator takes no type argument at run time
+    _Paginator = Paginator
+
+
+class CappedCountPaginator(_Paginator):
     @cached_property
     def count(self) -> int:
         return min(self._capped_count, COUNT_CAP)
@@ -28,4 +36,5 @@ class CappedCountPaginator(Paginator):
     @cached_property
     def _capped_count(self) -> int:
         # Ordering changes no count: left in, it would sort before the LIMIT.
-        return int(self.object_list.order_by()[: COUNT_CAP + 1].count())
+        rows: QuerySet[Any] = self.object_list  # type: ignore[assignment]  # the admin's list
+        return int(rows.order_by()[: COUNT_CAP + 1].count())

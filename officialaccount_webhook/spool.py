@@ -129,7 +129,7 @@ class DrainReport:
     failed: list[str] = field(default_factory=list)
 
 
-def drain(directory: Path, store: Callable[[SpooledCallback], None]) -> DrainReport:
+def drain(directory: Path, store: Callable[[SpooledCallback], object]) -> DrainReport:
     """Store every record with ``store`` (which commits), then remove it.
 
     Damaged records and temporary files left by a crash are moved to ``broken/`` and reported.

@@ -117,9 +117,10 @@ class CallbackView(APIView):
             _spool(conf.spool_dir, app.sdk_app_id, event, inbound)
         return Response(success_envelope())
 
-    def http_method_not_allowed(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+    def http_method_not_allowed(self, request: HttpRequest, *args: Any, **kwargs: Any) -> Response:
+        # DRF hands in its Request, which wraps Django's.
         return _reject(
-            _inbound_request(request._request),
+            _inbound_request(getattr(request, "_request", request)),
             MethodNotAllowed(f"method {request.method} is not allowed; Tencent callbacks are POST"),
         )
 
