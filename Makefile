@@ -9,6 +9,8 @@
 
 PYTHON ?= python3
 VENV ?= .venv
+# CI runs the tests under coverage: make test TEST_RUNNER="coverage run -m pytest"
+TEST_RUNNER ?= pytest
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
@@ -29,7 +31,7 @@ run: install
 
 test: install
 	$(BIN)/python manage.py makemigrations --check --dry-run
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m $(TEST_RUNNER) $(PYTEST_ARGS)
 
 superuser: install
 	$(BIN)/python manage.py createsuperuser

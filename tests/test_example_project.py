@@ -101,3 +101,13 @@ def test_rest_settings_from_the_environment() -> None:
     assert config["apps"] == {
         "1400000000": [[], "s3cret", "ops", "singapore", "http://127.0.0.1:9000"]
     }
+
+
+def test_the_version_moves_with_the_changelog() -> None:
+    import re
+
+    from officialaccount_webhook import __version__
+
+    changelog = (ROOT / "CHANGELOG.md").read_text()
+    released = re.findall(r"^## \[(\d+\.\d+\.\d+)\]", changelog, re.MULTILINE)
+    assert released[0] == __version__
