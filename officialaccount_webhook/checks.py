@@ -1,6 +1,6 @@
 """System checks. They warn and never block: a project may start half configured on purpose.
 
-IDs are stable; the README lists them.
+IDs are stable; docs/settings.md lists them.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Storing callbacks: each message once, a delivery record for every request, signals after commit.
 
-The transaction contract (the README tells users the same):
+The transaction contract (docs/signals.md tells users the same):
 
 1. The webhook view is exempt from ``ATOMIC_REQUESTS``; the functions here own their
    transactions.
