@@ -1,4 +1,4 @@
-"""The test matrix: `nox` runs every session, `nox -s "tests-3.13(django='6.1', database='postgres')"` one.
+"""The test matrix. `nox` runs every leg; `nox -l` lists them; `nox -s "<name>"` runs one.
 
 Why these legs: Django 5.2 is the LTS most projects run, and 3.11 the oldest Python we
 support; Django 6.x needs Python 3.12 or newer, and 3.13 is the newest Python both Django 6.x
