@@ -100,7 +100,7 @@ def _check_spool(conf: WebhookSettings) -> list[CheckMessage]:
                 f"{SETTINGS_NAME}['SPOOL_DIR'] ({conf.spool_dir}) cannot be written by this "
                 "process, so the spool would fail when it is needed.",
                 hint="Create the directory and give the web server's user write access.",
-                id="officialaccount_webhook.W008",
+                id="officialaccount_webhook.W009",
             )
         ]
     return []

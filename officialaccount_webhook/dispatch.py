@@ -31,18 +31,18 @@ def send_message_received(message: OfficialAccountMessage) -> bool:
         backfilled=message.backfilled,
     )
     error = "\n".join(failures)
-    if error == message.receiver_error:
-        return not failures
-    failed_at = timezone.now() if failures else None
+    now = timezone.now()
+    failed_at = now if failures else None
     try:
+        # Recorded even when every receiver succeeded: a message with no signalled_at is one
+        # whose signal never went out (a crash after commit), for replay --unsignalled.
         OfficialAccountMessage.objects.filter(pk=message.pk).update(
-            receiver_error=error, receiver_failed_at=failed_at
+            receiver_error=error, receiver_failed_at=failed_at, signalled_at=now
         )
     except DatabaseError:
-        logger.exception("Could not record the receiver failure on message %s", message.pk)
+        logger.exception("Could not record the signal's outcome on message %s", message.pk)
         return not failures
-    message.receiver_error = error
-    message.receiver_failed_at = failed_at
+    message.receiver_error, message.receiver_failed_at, message.signalled_at = error, failed_at, now
     return not failures
 
 

@@ -51,20 +51,32 @@ class InboundRequest:
     query: CallbackQuery
     remote_addr: str | None
     received_at: datetime = field(default_factory=timezone.now)
+    spool_record: str = ""
+    """For a callback drained from the spool: its record's name."""
 
 
-def store_spooled(callback: SpooledCallback) -> CallbackDelivery:
+def store_spooled(callback: SpooledCallback) -> CallbackDelivery | None:
     """Store a callback kept in the spool while the database was away, as it would have been.
 
-    It was authenticated and validated before it was spooled; the same storage path then makes
-    a record drained twice a duplicate, never a second message.
+    It was authenticated and validated before it was spooled. A record drained before (a crash
+    between commit and removal) is recognised by its name on the delivery record: nothing is
+    stored or signalled again, and None is returned.
     """
+    deliveries = CallbackDelivery.objects.using(router.db_for_write(CallbackDelivery))
+    if callback.record_id and deliveries.filter(spool_record=callback.record_id).exists():
+        return None
     request = InboundRequest(
         query=CallbackQuery.from_query_string(callback.query_string),
         remote_addr=callback.remote_addr,
         received_at=datetime.fromtimestamp(callback.spooled_at, tz=UTC),
+        spool_record=callback.record_id,
     )
-    return ingest(callback.sdk_app_id, parse_event(callback.command, callback.payload), request)
+    try:
+        return ingest(callback.sdk_app_id, parse_event(callback.command, callback.payload), request)
+    except IntegrityError:
+        if deliveries.filter(spool_record=callback.record_id).exists():
+            return None  # another drain stored it meanwhile
+        raise
 
 
 def ingest(sdk_app_id: int, event: CallbackEvent, request: InboundRequest) -> CallbackDelivery:
@@ -120,7 +132,10 @@ def _store_message(
             body=event.payload,
             message=message,
         )
-        if created:
+        # A drained duplicate whose signal never went out was stored by a request that died
+        # after its commit (or lost the answer to it): the signal is due now.
+        never_signalled = bool(request.spool_record) and message.signalled_at is None
+        if created or never_signalled:
             transaction.on_commit(partial(send_message_received, message), using=using, robust=True)
         _schedule_callback_received(using, delivery, sdk_app_id, event.payload)
     return delivery
@@ -234,6 +249,7 @@ def _create_delivery(
         query_string=request.query.redacted_query[:MAX_STORED_QUERY_LENGTH],
         remote_addr=request.remote_addr,
         received_at=request.received_at,
+        spool_record=request.spool_record,
         body=body,
         message=message,
     )

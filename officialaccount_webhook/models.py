@@ -114,6 +114,12 @@ class OfficialAccountMessage(models.Model):
         help_text=_("Traceback of the last message_received receiver that raised, if any."),
     )
     receiver_failed_at = models.DateTimeField(_("receiver failed at"), null=True, blank=True)
+    signalled_at = models.DateTimeField(
+        _("signalled at"),
+        null=True,
+        blank=True,
+        help_text=_("When message_received was last sent; empty if it never was."),
+    )
     text_content = models.TextField(
         _("text"),
         blank=True,
@@ -156,6 +162,8 @@ class OfficialAccountMessage(models.Model):
             ),
             models.Index(fields=("sdk_app_id", "-msg_time"), name="officialaccount_msg_app"),
             models.Index(fields=("online_only", "-msg_time"), name="officialaccount_msg_online"),
+            # Pruning and replays select by arrival.
+            models.Index(fields=("received_at",), name="officialaccount_msg_received"),
             models.Index(
                 fields=("-msg_time",),
                 condition=models.Q(recalled_at__isnull=False),
@@ -203,6 +211,13 @@ class CallbackDelivery(models.Model):
     query_string = models.TextField(_("query string"), blank=True, default="")
     remote_addr = models.GenericIPAddressField(_("remote address"), null=True, blank=True)
     body = models.JSONField(_("body"), null=True, blank=True)
+    spool_record = models.CharField(
+        _("spool record"),
+        max_length=80,
+        blank=True,
+        default="",
+        help_text=_("The spool record this delivery was drained from, if any."),
+    )
     message = models.ForeignKey(
         OfficialAccountMessage,
         verbose_name=_("message"),
@@ -216,6 +231,14 @@ class CallbackDelivery(models.Model):
         verbose_name = _("callback delivery")
         verbose_name_plural = _("callback deliveries")
         ordering = ("-received_at", "-id")
+        constraints = (
+            # A spool record drained twice is recognised, not stored again.
+            models.UniqueConstraint(
+                fields=("spool_record",),
+                condition=~models.Q(spool_record=""),
+                name="officialaccount_delivery_spool_record",
+            ),
+        )
         indexes = (
             models.Index(fields=("-received_at", "-id"), name="officialaccount_delivery_at"),
             models.Index(fields=("outcome", "-received_at"), name="officialaccount_delivery_out"),

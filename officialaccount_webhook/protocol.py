@@ -175,7 +175,12 @@ def parse_body(raw: bytes) -> dict[str, Any]:
         raise MalformedCallback(None, "the body is empty; expected a JSON object")
     try:
         text = raw.decode("utf-8-sig")
-        payload = json.loads(text, parse_constant=_reject_constant, parse_float=_finite_float)
+        payload = json.loads(
+            text,
+            parse_constant=_reject_constant,
+            parse_float=_finite_float,
+            object_pairs_hook=_unique_keys,
+        )
     except UnicodeDecodeError:
         raise MalformedCallback(None, "the body is not valid UTF-8") from None
     except RecursionError:
@@ -196,7 +201,22 @@ def _finite_float(text: str) -> float:
     value = float(text)
     if value in (float("inf"), float("-inf")):
         raise ValueError(f"number {text[:20]} is out of range")
+    # Too small for a float, it would be stored as 0.0: a number other than the one sent.
+    if value == 0 and any(
+        digit in text.partition("e")[0].partition("E")[0] for digit in "123456789"
+    ):
+        raise ValueError(f"number {text[:20]} is too small to keep")
     return value
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    # JSON parsers keep one of two equal keys; which one, they disagree. Refuse the ambiguity.
+    payload: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in payload:
+            raise ValueError(f"the key {key!r} appears twice in one object")
+        payload[key] = value
+    return payload
 
 
 def _check_storable(payload: dict[str, Any]) -> None:

@@ -80,6 +80,8 @@ class BackfillReport:
     already_stored: int = 0
     placeholders: int = 0
     invalid: list[str] = field(default_factory=list)
+    complete: bool = True
+    """False when paging stopped before Tencent said the history was finished."""
 
 
 def backfill(
@@ -126,6 +128,7 @@ def backfill(
 def _pages(
     client: TencentChatClient, official_account: str, page_size: int, report: BackfillReport
 ) -> Iterator[list[dict[str, Any]]]:
+    seen_keys: set[str] = set()
     last_msg_key = ""
     for _page in range(MAX_PAGES):
         page = client.get_official_account_messages(
@@ -133,14 +136,16 @@ def _pages(
         )
         report.pages += 1
         yield page.items
-        if (
-            page.finished
-            or not page.items
-            or not page.last_msg_key
-            or page.last_msg_key == last_msg_key
-        ):
+        if page.finished:
             return
+        # Tencent did not say it had finished, yet gives no way on (or a way back): stop, and
+        # say so rather than page in circles.
+        if not page.items or not page.last_msg_key or page.last_msg_key in seen_keys:
+            report.complete = False
+            return
+        seen_keys.add(page.last_msg_key)
         last_msg_key = page.last_msg_key
+    report.complete = False
 
 
 def history_event(official_account: str, item: dict[str, Any]) -> SentMessage:

@@ -9,15 +9,18 @@ in ``SPOOL_DIR``:
   can spool at once without touching each other's files;
 * checksummed, so that a record damaged afterwards is detected and set aside, never half
   imported;
-* claimed by ``drain`` with an atomic rename, so that drains may run concurrently; a record is
-  removed only after the transaction that stored it has committed. Storing is idempotent, so a
-  record drained twice (after a crash between commit and removal) stores nothing twice.
+* claimed by ``drain`` with an atomic rename and held with a lock, so that drains may run
+  concurrently; a record is removed only after the transaction that stored it has committed.
+  Storing it again (after a crash between commit and removal) is recognised by its name, kept
+  on its delivery record, and stores and signals nothing twice.
 
 A temporary file that stays behind (a crash mid-write) is reported and set aside as broken.
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
 import json
 import logging
@@ -36,8 +39,10 @@ RECORD_SUFFIX = ".json"
 TEMP_SUFFIX = ".tmp"
 CLAIM_SUFFIX = ".draining"
 BROKEN_DIR = "broken"
-# A temporary or claimed file older than this was left by a process that died.
+# A temporary file older than this was left by a writer that died.
 STALE_AFTER = 300.0
+# A claim younger than this is never taken back, even if no lock holds it yet.
+CLAIM_GRACE = 60.0
 
 
 class SpoolError(Exception):
@@ -54,6 +59,8 @@ class SpooledCallback:
     query_string: str  # with Sign redacted
     remote_addr: str | None
     spooled_at: float
+    record_id: str = ""
+    """The record's name in the spool; kept on the delivery so that a second drain knows it."""
 
 
 def write(directory: Path, callback: SpooledCallback) -> Path:
@@ -82,7 +89,9 @@ def write(directory: Path, callback: SpooledCallback) -> Path:
         directory.mkdir(parents=True, exist_ok=True)
         descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         try:
-            os.write(descriptor, record)
+            written = 0
+            while written < len(record):  # os.write may write less than asked (a full disk)
+                written += os.write(descriptor, record[written:])
             os.fsync(descriptor)
         finally:
             os.close(descriptor)
@@ -119,6 +128,7 @@ def read(path: Path) -> SpooledCallback:
         query_string=str(data["query_string"]),
         remote_addr=data["remote_addr"],
         spooled_at=float(data["spooled_at"]),
+        record_id=path.name.split(RECORD_SUFFIX)[0],
     )
 
 
@@ -132,76 +142,111 @@ class DrainReport:
 def drain(directory: Path, store: Callable[[SpooledCallback], object]) -> DrainReport:
     """Store every record with ``store`` (which commits), then remove it.
 
-    Damaged records and temporary files left by a crash are moved to ``broken/`` and reported.
-    A record whose ``store`` raises stays in the spool for the next drain.
+    Each record is claimed by renaming it and locked (``flock``) while it is stored, so that
+    concurrent drains never take the same record; a claim whose drain died (its lock is gone)
+    is given back. Damaged records and temporary files left by a crash are moved to
+    ``broken/`` and reported. A record whose ``store`` raises stays for the next drain.
     """
     report = DrainReport()
     if not directory.is_dir():
         return report
-    for path in _leftovers(directory):
+    _give_back_abandoned_claims(directory)
+    for path in _half_written(directory):
         _set_aside(directory, path, report, "left half-written by a crash")
-    for claimed in _claim_each(directory):
+    for claimed, lock in _claim_each(directory):
         try:
-            callback = read(claimed)
-        except (OSError, ValueError, KeyError, TypeError) as exc:
-            _set_aside(directory, claimed, report, f"damaged ({exc})")
-            continue
-        try:
-            store(callback)
-        except Exception:
-            logger.exception("Could not store spooled record %s; it stays", claimed.name)
-            report.failed.append(claimed.name)
-            _unclaim(claimed)
-            continue
-        claimed.unlink()
-        report.stored += 1
+            _drain_one(directory, claimed, store, report)
+        finally:
+            os.close(lock)
     return report
 
 
+def _drain_one(
+    directory: Path, claimed: Path, store: Callable[[SpooledCallback], object], report: DrainReport
+) -> None:
+    try:
+        callback = read(claimed)
+    except PermissionError as exc:  # not damage: this process may not read it
+        logger.error("Cannot read spooled record %s: %s", claimed.name, exc)
+        report.failed.append(claimed.name)
+        _unclaim(claimed)
+        return
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        _set_aside(directory, claimed, report, f"damaged ({exc})")
+        return
+    try:
+        store(callback)
+    except Exception:
+        logger.exception("Could not store spooled record %s; it stays", claimed.name)
+        report.failed.append(claimed.name)
+        _unclaim(claimed)
+        return
+    claimed.unlink(missing_ok=True)
+    report.stored += 1
+
+
 def pending(directory: Path) -> int:
-    """How many records wait in the spool."""
-    return sum(1 for _ in directory.glob(f"*{RECORD_SUFFIX}")) if directory.is_dir() else 0
+    """How many records wait in the spool, claimed by a drain or not."""
+    if not directory.is_dir():
+        return 0
+    return sum(1 for _ in directory.glob(f"*{RECORD_SUFFIX}")) + sum(
+        1 for _ in directory.glob(f"*{CLAIM_SUFFIX}")
+    )
 
 
-def _claim_each(directory: Path) -> Iterator[Path]:
+def _claim_each(directory: Path) -> Iterator[tuple[Path, int]]:
     for path in sorted(directory.glob(f"*{RECORD_SUFFIX}")):
         claimed = path.with_name(f"{path.name}.{os.getpid()}.{uuid.uuid4().hex}{CLAIM_SUFFIX}")
         try:
             os.rename(path, claimed)  # atomic: of concurrent drains, one wins each record
+            lock = os.open(claimed, os.O_RDONLY)
         except FileNotFoundError:
             continue
-        yield claimed
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        # A claim is fresh by its time, too: between the rename and the lock it is unlocked.
+        os.utime(claimed)
+        yield claimed, lock
 
 
 def _unclaim(claimed: Path) -> None:
     original = claimed.name.split(RECORD_SUFFIX)[0] + RECORD_SUFFIX
-    os.rename(claimed, claimed.with_name(original))
+    with contextlib.suppress(FileNotFoundError):
+        os.rename(claimed, claimed.with_name(original))
 
 
-def _leftovers(directory: Path) -> list[Path]:
-    """Temporary files, and claims of a drain that died, old enough to be abandoned."""
+def _give_back_abandoned_claims(directory: Path) -> None:
+    """Claims whose drain died: no lock holds them (locks end with their process)."""
+    cutoff = time.time() - CLAIM_GRACE
+    for claimed in directory.glob(f"*{CLAIM_SUFFIX}"):
+        try:
+            if claimed.stat().st_mtime > cutoff:
+                continue
+            descriptor = os.open(claimed, os.O_RDONLY)
+        except FileNotFoundError:
+            continue
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            continue  # a live drain holds it
+        finally:
+            os.close(descriptor)
+        _unclaim(claimed)
+
+
+def _half_written(directory: Path) -> list[Path]:
+    """Temporary files old enough that their writer must have died."""
     cutoff = time.time() - STALE_AFTER
     found = []
-    for pattern in (f"*{TEMP_SUFFIX}", f"*{CLAIM_SUFFIX}"):
-        for path in directory.glob(pattern):
-            try:
-                if path.stat().st_mtime < cutoff:
-                    found.append(path)
-            except FileNotFoundError:
-                continue
+    for path in directory.glob(f"*{TEMP_SUFFIX}"):
+        try:
+            if path.stat().st_mtime < cutoff:
+                found.append(path)
+        except FileNotFoundError:
+            continue
     return found
 
 
 def _set_aside(directory: Path, path: Path, report: DrainReport, why: str) -> None:
-    if path.name.endswith(CLAIM_SUFFIX) and why.startswith("left"):
-        # A drain died holding this claim: the record itself may be whole. Give it back.
-        try:
-            read(path)
-        except (OSError, ValueError, KeyError, TypeError):
-            pass
-        else:
-            _unclaim(path)
-            return
     broken = directory / BROKEN_DIR
     broken.mkdir(exist_ok=True)
     try:

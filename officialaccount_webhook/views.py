@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from django.contrib.auth.decorators import login_not_required
-from django.db import DatabaseError, InterfaceError, OperationalError, transaction
+from django.db import DatabaseError, DataError, IntegrityError, transaction
 from django.http import HttpRequest
 from django.utils.decorators import method_decorator
 from django.views.decorators.csrf import csrf_exempt
@@ -109,8 +109,11 @@ class CallbackView(APIView):
             return _reject(inbound, error)
         try:
             ingest(app.sdk_app_id, event, inbound)
-        except (OperationalError, InterfaceError):
-            # The database is away. Tencent will not send this again: keep it on disk first.
+        except (IntegrityError, DataError):
+            raise  # about this callback's data: spooling it would fail the same way later
+        except DatabaseError:
+            # The database is away, read-only, or mid-migration. Tencent will not send this
+            # again: keep it on disk first.
             if conf.spool_dir is None:
                 logger.error("The database is unreachable and SPOOL_DIR is not set: callback lost")
                 raise

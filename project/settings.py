@@ -101,6 +101,9 @@ DATABASES = {
         conn_health_checks=True,
     )
 }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # A database that hangs must fail fast enough to spool within Tencent's 2 seconds.
+    DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = 2
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Concurrent callbacks then wait for the write lock instead of failing with "database is
     # locked" (see the officialaccount_webhook.W006 check).

@@ -128,7 +128,7 @@ def test_spool_that_cannot_be_created(tmp_path: Path) -> None:
     blocker.write_text("not a directory")
     conf = {"APPS": {1: {"CALLBACK_TOKENS": ["t"]}}, "SPOOL_DIR": str(blocker / "spool")}
     with override_settings(OFFICIALACCOUNT_WEBHOOK=conf):
-        [message] = [m for m in checks.run_checks() if m.id == "officialaccount_webhook.W008"]
+        [message] = [m for m in checks.run_checks() if m.id == "officialaccount_webhook.W009"]
     assert "cannot be written" in message.msg
 
 

@@ -135,7 +135,8 @@ def test_backfill_stores_what_is_missing_once(
         )
     assert "Read 6 message(s) in 2 page(s): stored 2, already stored 3, placeholders 1." in output
     assert [r.get("LastMsgKey") for r in requests] == [None, "4_1_1717200004"]
-    assert all(r["WithRecalledMsg"] == 1 and r["Official_Account"] == ACCOUNT for r in requests)
+    # Recalled messages are not asked for: history would not say they were recalled.
+    assert all("WithRecalledMsg" not in r and r["Official_Account"] == ACCOUNT for r in requests)
     backfilled = OfficialAccountMessage.objects.filter(backfilled=True).order_by("msg_key")
     assert [m.msg_key for m in backfilled] == ["3_1_1717200003", "6_1_1717200006"]
     six = backfilled.get(msg_key="6_1_1717200006")
@@ -297,3 +298,53 @@ def test_prune_uses_the_retention_setting(post_callback: Any) -> None:
         assert "Deleted 1" in run("officialaccount_prune")
     with pytest.raises(CommandError):
         run("officialaccount_prune", "--older-than", "-1")
+
+
+def test_backfill_stops_when_tencents_paging_goes_in_a_circle(tencent: HTTPServer) -> None:
+    def circle(request: Request) -> Response:
+        body = json.loads(request.get_data())
+        # B after A, and A after B: a loop a naive pager would follow for ever.
+        next_key = (
+            "2_1_1717200002" if body.get("LastMsgKey") != "2_1_1717200002" else "1_1_1717200001"
+        )
+        item = history_item(int(next_key[0]))
+        reply = {"ErrorCode": 0, "IsFinished": 0, "LastMsgKey": next_key, "RspMsgList": [item]}
+        return Response(json.dumps(reply), content_type="application/json")
+
+    tencent.expect_request(HISTORY_PATH).respond_with_handler(circle)
+    with pytest.raises(CommandError, match="Stopped before the end of the history"):
+        run("officialaccount_backfill", "--sdkappid", str(SIGNED_APP), "--account", ACCOUNT)
+    assert len(tencent.log) <= 3
+    assert OfficialAccountMessage.objects.count() == 2
+
+
+def test_backfill_stops_on_an_empty_unfinished_page(tencent: HTTPServer) -> None:
+    tencent.expect_request(HISTORY_PATH).respond_with_json(
+        {"ErrorCode": 0, "IsFinished": 0, "LastMsgKey": "", "RspMsgList": []}
+    )
+    with pytest.raises(CommandError, match="Stopped before the end"):
+        run("officialaccount_backfill", "--sdkappid", str(SIGNED_APP), "--account", ACCOUNT)
+
+
+def test_prune_refuses_an_impossible_age() -> None:
+    with pytest.raises(CommandError, match="before the calendar begins"):
+        run("officialaccount_prune", "--older-than", "10000000")
+
+
+def test_replay_unsignalled_finds_messages_whose_signal_never_went_out() -> None:
+    old = timezone.now() - timedelta(minutes=5)
+    [lost] = store(1, received_at=old)  # stored, but the process died before signalling
+    store(2, received_at=old, signalled_at=old)
+    store(3)  # just arrived: its own request may still be signalling
+    seen: list[str] = []
+
+    def receiver(message: OfficialAccountMessage, **kwargs: Any) -> None:
+        seen.append(message.msg_key)
+
+    message_received.connect(receiver)
+    try:
+        assert "1 of 1" in run("officialaccount_replay", "--unsignalled")
+        assert "0 of 0" in run("officialaccount_replay", "--unsignalled")
+    finally:
+        message_received.disconnect(receiver)
+    assert seen == [lost.msg_key]

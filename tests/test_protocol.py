@@ -89,6 +89,9 @@ def test_unusual_platform_spellings_are_kept() -> None:
         (b'{"a\\u0000": 1}', "contains a NUL character"),
         (b'{"a": ' + b"[" * 100 + b"]" * 100 + b"}", "nested too deeply"),
         (b"[" * 100_000 + b"]" * 100_000, "nested too deeply"),
+        (b'{"MsgKey": "1_1_1", "MsgKey": "2_1_2"}', "the key 'MsgKey' appears twice"),
+        (b'{"a": {"b": 1, "b": 2}}', "the key 'b' appears twice"),
+        (b'{"a": 1e-400}', "too small to keep"),
     ],
 )
 def test_bodies_that_cannot_be_stored_faithfully_are_refused(raw: bytes, message: str) -> None:

@@ -8,6 +8,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from io import StringIO
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import OperationalError, connection
 from django.test import Client, override_settings
+from django.utils import timezone
 
 from officialaccount_webhook import spool
 from officialaccount_webhook.models import CallbackDelivery, OfficialAccountMessage
@@ -42,7 +44,9 @@ def record(n: int = 0) -> spool.SpooledCallback:
 def test_a_record_reads_back_as_written(tmp_path: Path) -> None:
     path = spool.write(tmp_path, record())
     assert path.suffix == ".json"
-    assert spool.read(path) == record()
+    read_back = spool.read(path)
+    assert read_back.record_id == path.name.removesuffix(".json")
+    assert replace(read_back, record_id="") == record()
     assert oct(path.stat().st_mode & 0o777) == "0o600"
     assert list(tmp_path.glob("*.tmp")) == []
 
@@ -98,7 +102,7 @@ def test_a_claim_abandoned_by_a_dead_drain_is_taken_back(tmp_path: Path) -> None
     os.utime(claimed, (old, old))
     stored: list[spool.SpooledCallback] = []
     assert spool.drain(tmp_path, stored.append).stored == 1
-    assert stored == [record()]
+    assert [replace(callback, record_id="") for callback in stored] == [record()]
 
 
 def test_many_writers_at_once(tmp_path: Path) -> None:
@@ -253,3 +257,102 @@ def test_drain_reports_damaged_records(spool_dir: Path) -> None:
             stdout=StringIO(),
             stderr=StringIO(),
         )
+
+
+def test_concurrent_drains_of_old_records_take_each_once(tmp_path: Path) -> None:
+    for n in range(30):
+        path = spool.write(tmp_path, record(n))
+        old = time.time() - 3600  # spooled an hour ago: the outage was long
+        os.utime(path, (old, old))
+    taken: list[str] = []
+    lock = threading.Lock()
+
+    def slow_store(callback: spool.SpooledCallback) -> None:
+        time.sleep(0.01)
+        with lock:
+            taken.append(callback.payload["MsgKey"])
+
+    reports: list[spool.DrainReport] = []
+    threads = [
+        threading.Thread(target=lambda: reports.append(spool.drain(tmp_path, slow_store)))
+        for _ in range(3)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(taken) == sorted(f"{n}_1_1717000000" for n in range(30))
+    assert sum(report.stored for report in reports) == 30
+    assert spool.pending(tmp_path) == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_record_drained_twice_stores_and_signals_once(
+    spool_dir: Path, signal_log: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    path = spool.write(spool_dir, record(1))
+    copy = path.read_bytes()
+    withdraw = spool.SpooledCallback(
+        sdk_app_id=SIGNED_APP,
+        command="OfficialAccount.CallbackAfterMsgWithDraw",
+        payload=sample("withdraw"),
+        query_string="",
+        remote_addr=None,
+        spooled_at=1_717_000_001.0,
+    )
+    withdraw_path = spool.write(spool_dir, withdraw)
+    withdraw_copy = withdraw_path.read_bytes()
+    call_command("officialaccount_drain_spool", stdout=StringIO())
+    # A crash between commit and removal leaves the records behind: the next drain sees them.
+    path.write_bytes(copy)
+    withdraw_path.write_bytes(withdraw_copy)
+    call_command("officialaccount_drain_spool", stdout=StringIO())
+    assert spool.pending(spool_dir) == 0
+    assert OfficialAccountMessage.objects.count() == 1
+    assert CallbackDelivery.objects.count() == 2
+    assert len(signal_log.received) == 1
+    assert len(signal_log.callbacks) == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_drained_duplicate_that_was_never_signalled_is_signalled(
+    spool_dir: Path, signal_log: Any
+) -> None:
+    # The request stored the message, but died (or lost the commit's answer) before signalling
+    # it; its callback was spooled too.
+    payload = record(1).payload
+    OfficialAccountMessage.objects.create(
+        sdk_app_id=SIGNED_APP,
+        official_account=payload["Official_Account"],
+        msg_key=payload["MsgKey"],
+        msg_time=timezone.now(),
+        event_time=timezone.now(),
+        msg_body=payload["MsgBody"],
+    )
+    spool.write(spool_dir, record(1))
+    call_command("officialaccount_drain_spool", stdout=StringIO())
+    assert [call["message"].msg_key for call in signal_log.received] == [payload["MsgKey"]]
+    assert OfficialAccountMessage.objects.get().signalled_at is not None
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="a read-only PostgreSQL; CI runs it there"
+)
+def test_a_read_only_database_is_spooled_too(spool_dir: Path) -> None:
+    """As after a failover to a standby: the server answers, but refuses writes."""
+    saved = dict(connection.settings_dict)
+    connection.close()
+    options = dict(saved.get("OPTIONS", {}))
+    options["options"] = "-c default_transaction_read_only=on"
+    connection.settings_dict["OPTIONS"] = options
+    try:
+        response = post(sample("text"))
+    finally:
+        connection.close()
+        connection.settings_dict.clear()
+        connection.settings_dict.update(saved)
+    assert response.status_code == 200
+    assert spool.pending(spool_dir) == 1
+    call_command("officialaccount_drain_spool", stdout=StringIO())
+    assert OfficialAccountMessage.objects.count() == 1

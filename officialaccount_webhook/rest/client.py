@@ -266,13 +266,10 @@ class TencentChatClient:
     ) -> HistoryPage:
         """One page of an account's history, newest first (``official_account_msg_get_simple``).
 
-        Recalled messages are included. Pass the page's ``last_msg_key`` for the next one.
+        Recalled messages are left out (Tencent's default): history marks no recall that a
+        stored message could carry. Pass the page's ``last_msg_key`` for the next one.
         """
-        body: dict[str, Any] = {
-            "Official_Account": official_account,
-            "ReqMsgNumber": count,
-            "WithRecalledMsg": 1,
-        }
+        body: dict[str, Any] = {"Official_Account": official_account, "ReqMsgNumber": count}
         if last_msg_key:
             body["LastMsgKey"] = last_msg_key
         # Reading history changes nothing: safe to retry.

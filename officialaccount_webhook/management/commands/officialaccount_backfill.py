@@ -40,3 +40,8 @@ class Command(BaseCommand):
         )
         for problem in report.invalid:
             self.stderr.write(self.style.WARNING(f"Skipped a history item: {problem}"))
+        if not report.complete:
+            raise CommandError(
+                "Stopped before the end of the history: Tencent's paging went nowhere or in a "
+                "circle. What was read is stored; run again later."
+            )

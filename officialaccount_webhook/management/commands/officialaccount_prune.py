@@ -32,7 +32,10 @@ class Command(BaseCommand):
             raise CommandError("Say how old with --older-than DAYS (0 or more).")
         if options["batch_size"] < 1:
             raise CommandError("--batch-size must be at least 1.")
-        cutoff = timezone.now() - timedelta(days=days)
+        try:
+            cutoff = timezone.now() - timedelta(days=days)
+        except OverflowError:
+            raise CommandError(f"{days} days ago is before the calendar begins.") from None
         deliveries, messages = prune(
             cutoff, messages=options["messages"], batch_size=options["batch_size"]
         )

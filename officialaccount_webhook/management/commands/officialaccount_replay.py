@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils import timezone
 
 from ...dispatch import send_message_received
 from ...models import OfficialAccountMessage
@@ -20,6 +22,11 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--failed", action="store_true", help="Messages whose receiver failed.")
+        parser.add_argument(
+            "--unsignalled",
+            action="store_true",
+            help="Messages stored over a minute ago whose signal never went out (a crash).",
+        )
         parser.add_argument("--since", type=moment, help="Message time from (inclusive).")
         parser.add_argument("--until", type=moment, help="Message time before (exclusive).")
         parser.add_argument("--account", help="One official account.")
@@ -30,6 +37,10 @@ class Command(BaseCommand):
         messages = OfficialAccountMessage.objects.all()
         if options["failed"]:
             messages = messages.filter(receiver_failed_at__isnull=False)
+        if options["unsignalled"]:
+            # A minute leaves in-flight requests the time to send their own signal.
+            settled = timezone.now() - timedelta(minutes=1)
+            messages = messages.filter(signalled_at__isnull=True, received_at__lt=settled)
         if options["since"]:
             messages = messages.filter(msg_time__gte=options["since"])
         if options["until"]:
