@@ -46,8 +46,9 @@ class InputFilter(admin.SimpleListFilter):
         # Django shows a filter only when it has choices; this one has a text box instead.
         return [("", "")]
 
-    # This filter's own template reads its own keys, not Django's choice keys.
-    def choices(self, changelist: Any) -> Iterator[dict[str, Any]]:  # type: ignore[override]
+    def choices(  # type: ignore[override]  # its own template reads its own keys
+        self, changelist: Any
+    ) -> Iterator[dict[str, Any]]:
         # One entry that carries what the template needs: the current value, and the other
         # query parameters to keep when the form is submitted.
         others = changelist.get_query_string(remove=[self.parameter_name, "p"])

@@ -10,7 +10,8 @@ from tests.conftest import sample
 
 
 def body(name: str) -> list[Any]:
-    return sample(name)["MsgBody"]  # type: ignore[no-any-return]
+    elements_of_sample: list[Any] = sample(name)["MsgBody"]
+    return elements_of_sample
 
 
 @pytest.mark.parametrize(

@@ -25,9 +25,14 @@ def documented_arguments() -> dict[str, set[str]]:
     documented: dict[str, set[str]] = {}
     body = tree.body
     for statement, following in pairwise(body):
-        if isinstance(statement, ast.Assign) and isinstance(following, ast.Expr):
-            name = statement.targets[0].id  # type: ignore[attr-defined]
-            doc = following.value.value  # type: ignore[attr-defined]
+        if (
+            isinstance(statement, ast.Assign)
+            and isinstance(statement.targets[0], ast.Name)
+            and isinstance(following, ast.Expr)
+            and isinstance(following.value, ast.Constant)
+        ):
+            name = statement.targets[0].id
+            doc = str(following.value.value)
             section = doc.split("Arguments:", 1)[1]
             documented[name] = set(re.findall(r"^\s{4}(\w+):", section, re.MULTILINE))
     return documented
