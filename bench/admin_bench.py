@@ -60,7 +60,7 @@ def fill(target: int) -> None:
     if present >= target:
         print(f"{present:,} messages present")
         return
-    rng = random.Random(present)  # noqa: S311  (test data, not secrets)
+    rng = random.Random(present)
     bodies = sample_bodies()
     accounts = [f"@TOA#_BENCH{n:03d}" for n in range(50)]
     start = datetime(2025, 11, 1, tzinfo=UTC)
