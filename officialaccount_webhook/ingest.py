@@ -18,12 +18,13 @@ from datetime import UTC, datetime
 from functools import partial
 from typing import Any
 
-from django.db import IntegrityError, router, transaction
+from django.db import IntegrityError, connections, router, transaction
 from django.utils import timezone
 
 from ._itertools import batched
 from .dispatch import send_callback_received, send_message_recalled, send_message_received
-from .models import CallbackDelivery, OfficialAccountMessage
+from .models import CallbackDelivery, OfficialAccountMessage, derived_columns
+from .pg_ingest import insert_message_and_delivery
 from .protocol import (
     MAX_COMMAND_LENGTH,
     CallbackError,
@@ -34,6 +35,7 @@ from .protocol import (
     SentMessage,
     parse_event,
 )
+from .signals import message_received
 from .spool import SpooledCallback
 
 Outcome = CallbackDelivery.Outcome
@@ -97,10 +99,11 @@ def store_backfilled(sdk_app_id: int, event: SentMessage) -> bool:
     ``backfilled=True``. There is no delivery record: nothing was delivered.
     """
     using = router.db_for_write(OfficialAccountMessage)
+    request = InboundRequest(query=CallbackQuery.from_query_string(""), remote_addr=None)
+    message = _new_message(sdk_app_id, event, request, backfilled=True)
     with transaction.atomic(using=using):
-        request = InboundRequest(query=CallbackQuery.from_query_string(""), remote_addr=None)
-        message, created = _insert_once(using, sdk_app_id, event, request, backfilled=True)
-        if created:
+        message, created = _insert_once(using, message)
+        if created and message.signalled_at is None:
             transaction.on_commit(partial(send_message_received, message), using=using, robust=True)
     return created
 
@@ -121,61 +124,86 @@ def record_rejection(request: InboundRequest, error: CallbackError) -> CallbackD
 def _store_message(
     using: str, sdk_app_id: int, event: SentMessage, request: InboundRequest
 ) -> CallbackDelivery:
+    message = _new_message(sdk_app_id, event, request)
+    delivery = _new_delivery(
+        request, command=event.command, outcome="", sdk_app_id=sdk_app_id, body=event.payload
+    )
+    if connections[using].vendor == "postgresql" and not request.spool_record:
+        stored = insert_message_and_delivery(using, message, delivery)
+        if stored is not None:
+            created = stored
+            _schedule_signals(using, message, created, delivery, event.payload)
+            return delivery
     with transaction.atomic(using=using):
-        message, created = _insert_once(using, sdk_app_id, event, request)
-        delivery = _create_delivery(
-            using,
-            request,
-            command=event.command,
-            outcome=Outcome.ACCEPTED if created else Outcome.DUPLICATE,
-            sdk_app_id=sdk_app_id,
-            body=event.payload,
-            message=message,
-        )
+        message, created = _insert_once(using, message)
+        delivery.outcome = Outcome.ACCEPTED if created else Outcome.DUPLICATE
+        delivery.message = message
+        delivery.save(using=using, force_insert=True)
         # A drained duplicate whose signal never went out was stored by a request that died
         # after its commit (or lost the answer to it): the signal is due now.
         never_signalled = bool(request.spool_record) and message.signalled_at is None
-        if created or never_signalled:
-            transaction.on_commit(partial(send_message_received, message), using=using, robust=True)
-        _schedule_callback_received(using, delivery, sdk_app_id, event.payload)
+        _schedule_signals(using, message, created or never_signalled, delivery, event.payload)
     return delivery
 
 
-def _insert_once(
+def _schedule_signals(
     using: str,
-    sdk_app_id: int,
-    event: SentMessage,
-    request: InboundRequest,
-    *,
-    backfilled: bool = False,
+    message: OfficialAccountMessage,
+    send_received: bool,
+    delivery: CallbackDelivery,
+    payload: dict[str, Any],
+) -> None:
+    # A message that no receiver listens for was marked signalled when it was stored.
+    if send_received and message.signalled_at is None:
+        transaction.on_commit(partial(send_message_received, message), using=using, robust=True)
+    _schedule_callback_received(using, delivery, message.sdk_app_id, payload)
+
+
+def _new_message(
+    sdk_app_id: int, event: SentMessage, request: InboundRequest, *, backfilled: bool = False
+) -> OfficialAccountMessage:
+    message = OfficialAccountMessage(
+        sdk_app_id=sdk_app_id,
+        official_account=event.official_account,
+        msg_key=event.msg_key,
+        msg_time=event.msg_time,
+        online_only=event.online_only,
+        msg_body=event.msg_body,
+        cloud_custom_data=event.cloud_custom_data,
+        event_time=event.event_time,
+        client_ip=request.query.client_ip,
+        opt_platform=request.query.opt_platform,
+        extra=event.extra,
+        received_at=request.received_at,
+        backfilled=backfilled,
+        **derived_columns(event.msg_body),
+    )
+    # With nobody listening, sending message_received is a no-op: it counts as sent now, and
+    # costs no second write later.
+    if not message_received.has_listeners(OfficialAccountMessage):
+        message.signalled_at = request.received_at
+    return message
+
+
+def _insert_once(
+    using: str, message: OfficialAccountMessage
 ) -> tuple[OfficialAccountMessage, bool]:
-    messages = OfficialAccountMessage.objects.using(using)
+    """Insert ``message``, or find the one stored before under its key; True if inserted."""
     key = {
-        "sdk_app_id": sdk_app_id,
-        "official_account": event.official_account,
-        "msg_key": event.msg_key,
+        "sdk_app_id": message.sdk_app_id,
+        "official_account": message.official_account,
+        "msg_key": message.msg_key,
     }
     # The loop covers a rare race: the row that made our insert conflict belonged to a
     # transaction that then rolled back, so it is gone by the time we look for it.
     for _attempt in range(3):
         try:
             with transaction.atomic(using=using):
-                message = messages.create(
-                    **key,
-                    msg_time=event.msg_time,
-                    online_only=event.online_only,
-                    msg_body=event.msg_body,
-                    cloud_custom_data=event.cloud_custom_data,
-                    event_time=event.event_time,
-                    client_ip=request.query.client_ip,
-                    opt_platform=request.query.opt_platform,
-                    extra=event.extra,
-                    received_at=request.received_at,
-                    backfilled=backfilled,
-                )
+                message.save(using=using, force_insert=True)
             return message, True
         except IntegrityError:
-            existing = messages.filter(**key).first()
+            message.pk = None
+            existing = OfficialAccountMessage.objects.using(using).filter(**key).first()
             if existing is not None:
                 return existing, False
     raise IntegrityError(f"could not store or find message {key}")
@@ -228,8 +256,13 @@ def _schedule_callback_received(
     )
 
 
-def _create_delivery(
-    using: str,
+def _create_delivery(using: str, request: InboundRequest, **fields: Any) -> CallbackDelivery:
+    delivery = _new_delivery(request, **fields)
+    delivery.save(using=using, force_insert=True)
+    return delivery
+
+
+def _new_delivery(
     request: InboundRequest,
     *,
     command: str,
@@ -240,7 +273,7 @@ def _create_delivery(
     body: dict[str, Any] | None = None,
     message: OfficialAccountMessage | None = None,
 ) -> CallbackDelivery:
-    return CallbackDelivery.objects.using(using).create(
+    return CallbackDelivery(
         command=command[:MAX_COMMAND_LENGTH],
         outcome=outcome,
         status_code=status_code,

@@ -6,6 +6,7 @@ import json
 import logging
 import threading
 import time
+from contextlib import nullcontext
 from datetime import UTC, datetime
 from typing import Any
 
@@ -752,3 +753,40 @@ def test_unexpected_error_is_answered_in_the_envelope_and_recorded(
 @override_settings(OFFICIALACCOUNT_WEBHOOK={"APPS": {"not a number": {}}})
 def test_malformed_settings_are_answered_in_the_envelope(post_callback: Any) -> None:
     assert_fail(post_callback(sample("text")), 500, "internal error (ImproperlyConfigured)")
+
+
+def test_a_new_message_costs_one_statement_on_postgresql(
+    post_callback: Any, django_assert_num_queries: Any
+) -> None:
+    """The message and its delivery record in one round trip (pg_ingest.py); elsewhere the
+    portable path's transaction. A regression here is a regression in ingest speed."""
+    post_callback(sample("face"))  # warm: sessions, content types, settings
+
+    def counted() -> Any:
+        # Elsewhere the count depends on the test's own transaction; the outcomes still count.
+        return django_assert_num_queries(1) if connection.vendor == "postgresql" else nullcontext()
+
+    with counted():
+        assert post_callback(sample("text")).json() == OK
+    with counted():
+        assert post_callback(sample("text")).json() == OK  # a duplicate: the same one statement
+    assert [d.outcome for d in CallbackDelivery.objects.order_by("id")][-2:] == [
+        Outcome.ACCEPTED,
+        Outcome.DUPLICATE,
+    ]
+
+
+def test_with_no_receiver_a_message_counts_as_signalled_at_once(post_callback: Any) -> None:
+    assert not message_received.has_listeners(OfficialAccountMessage)
+    post_callback(sample("text"))
+    message = OfficialAccountMessage.objects.get()
+    assert message.signalled_at == message.received_at
+
+
+def test_with_a_receiver_signalled_at_follows_the_sending(
+    post_callback: Any, signal_log: SignalLog
+) -> None:
+    post_callback(sample("text"))
+    message = OfficialAccountMessage.objects.get()
+    assert len(signal_log.received) == 1
+    assert message.signalled_at is not None and message.signalled_at >= message.received_at
