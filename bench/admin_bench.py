@@ -2,8 +2,8 @@
 
     .venv/bin/python bench/admin_bench.py [--messages 1000000] [--runs 5]
 
-It uses DATABASE_URL, or postgres://postgres@127.0.0.1:5432/officialaccount_bench (created if
-missing), migrates it, fills it with realistic messages up to --messages (a bulk COPY; existing
+It uses BENCH_DATABASE_URL, or postgres://postgres@127.0.0.1:5432/officialaccount_bench (created
+if missing; never point it at data you keep: it adds a million rows), migrates it, fills it with realistic messages up to --messages (a bulk COPY; existing
 rows are kept, so a second run starts timing at once), then times each page server side, in
 process, through Django's test client: the median of --runs, after one warm-up. Goal: each page
 under 300 ms on 2 cores.
@@ -174,7 +174,7 @@ def main() -> None:
     parser.add_argument("--messages", type=int, default=1_000_000)
     parser.add_argument("--runs", type=int, default=5)
     args = parser.parse_args()
-    url = os.environ.get("DATABASE_URL") or DEFAULT_URL
+    url = os.environ.get("BENCH_DATABASE_URL") or DEFAULT_URL
     if not url.startswith(("postgres://", "postgresql://")):
         sys.exit("This benchmark is for PostgreSQL: set DATABASE_URL to a postgres:// URL.")
     ensure_database(url)

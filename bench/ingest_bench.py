@@ -4,8 +4,8 @@
                                            [--duplicates 0.1] [--prefill 1000000]
 
 For each of two servers (the example project's webhook, and bench/baseline: the plain view that
-only does Model.objects.create), on PostgreSQL (DATABASE_URL, or a database of its own that it
-creates and empties), it:
+only does Model.objects.create), on PostgreSQL (BENCH_DATABASE_URL, default: a database of its
+own, which it creates and EMPTIES: never point it at data you keep), it:
 
 1. starts gunicorn with --workers sync workers;
 2. drives it with wrk from loopback: signed, realistic callbacks (the nine samples), unique
@@ -257,7 +257,7 @@ def main() -> None:
     args = parser.parse_args()
     if not shutil.which("wrk"):
         sys.exit("This benchmark drives the servers with wrk: apt-get install wrk")
-    url = os.environ.get("DATABASE_URL") or DEFAULT_URL
+    url = os.environ.get("BENCH_DATABASE_URL") or DEFAULT_URL
     prepare_database(url, args.prefill)
     with tempfile.TemporaryDirectory() as spool:
         print(

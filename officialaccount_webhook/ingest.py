@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from functools import partial
 from typing import Any
 
-from django.db import IntegrityError, connections, router, transaction
+from django.db import IntegrityError, OperationalError, connections, router, transaction
 from django.utils import timezone
 
 from ._itertools import batched
@@ -206,7 +206,9 @@ def _insert_once(
             existing = OfficialAccountMessage.objects.using(using).filter(**key).first()
             if existing is not None:
                 return existing, False
-    raise IntegrityError(f"could not store or find message {key}")
+    # Not about the data: another transaction kept winning and losing the row. Raised as an
+    # operational error, so that the webhook spools the callback to try again.
+    raise OperationalError(f"could not store or find message {key} after three tries")
 
 
 def _mark_recalled(using: str, sdk_app_id: int, event: MessageWithdrawal) -> None:

@@ -60,19 +60,19 @@ def insert_message_and_delivery(
             ON CONFLICT ON CONSTRAINT {quote(UNIQUE_KEY)} DO NOTHING
             RETURNING id
         ), found AS (
+            -- At most one row: the statement's snapshot does not see the row it inserts, and
+            -- it inserts none when one is there.
             SELECT id, TRUE AS created FROM new
             UNION ALL
             SELECT id, FALSE FROM {messages}
             WHERE sdk_app_id = %s AND official_account = %s AND msg_key = %s
-        ), chosen AS (
-            SELECT id, created FROM found ORDER BY created DESC LIMIT 1
         )
         INSERT INTO {deliveries} (
             {", ".join(quote(str(f.column)) for f in delivery_fields)}, message_id, outcome
         )
-        SELECT {", ".join(["%s"] * len(delivery_fields))}, chosen.id,
-               CASE WHEN chosen.created THEN 'accepted' ELSE 'duplicate' END
-        FROM chosen
+        SELECT {", ".join(["%s"] * len(delivery_fields))}, found.id,
+               CASE WHEN found.created THEN 'accepted' ELSE 'duplicate' END
+        FROM found
         RETURNING id, message_id, outcome
     """  # noqa: S608
     params = [

@@ -790,3 +790,14 @@ def test_with_a_receiver_signalled_at_follows_the_sending(
     message = OfficialAccountMessage.objects.get()
     assert len(signal_log.received) == 1
     assert message.signalled_at is not None and message.signalled_at >= message.received_at
+
+
+def test_duplicates_of_one_msg_key_in_two_apps_link_to_their_own_message(
+    post_callback: Any,
+) -> None:
+    for _ in range(2):
+        post_callback(sample("text"))
+        post_callback(sample("text"), callback_query(sdk_app_id=UNSIGNED_APP, token=None))
+    for delivery in CallbackDelivery.objects.select_related("message"):
+        assert delivery.message.sdk_app_id == delivery.sdk_app_id
+    assert OfficialAccountMessage.objects.count() == 2
