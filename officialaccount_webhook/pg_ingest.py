@@ -15,9 +15,12 @@ no row and stores nothing; the caller then takes the portable path, which sees i
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
 from django.db import connections
+from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.backends.utils import CursorWrapper
 from django.db.models import Field, Model
 
 from .models import CallbackDelivery, OfficialAccountMessage
@@ -25,7 +28,7 @@ from .models import CallbackDelivery, OfficialAccountMessage
 UNIQUE_KEY = "officialaccount_message_unique_key"
 
 
-def _columns(model: type[Model], skip: set[str]) -> list[Field[Any, Any]]:
+def _columns(model: type[Model], skip: frozenset[str] = frozenset()) -> list[Field[Any, Any]]:
     return [
         field
         for field in model._meta.concrete_fields
@@ -33,29 +36,33 @@ def _columns(model: type[Model], skip: set[str]) -> list[Field[Any, Any]]:
     ]
 
 
-def insert_message_and_delivery(
-    using: str, message: OfficialAccountMessage, delivery: CallbackDelivery
-) -> bool | None:
-    """Store ``message`` once and ``delivery`` for it. True: new; False: a duplicate; None: the
-    race described above (nothing stored). Sets the primary keys and ``delivery.outcome``."""
+@cache
+def _fields() -> tuple[list[Field[Any, Any]], list[Field[Any, Any]]]:
+    """The columns written: every message column; the delivery's but its link and outcome."""
+    return _columns(OfficialAccountMessage), _columns(
+        CallbackDelivery, frozenset({"message_id", "outcome"})
+    )
+
+
+@cache
+def _statement(using: str) -> str:
+    """The statement's text, built once per database: the same text every time is what lets
+    PostgreSQL reuse its plan (see ``_cursor``)."""
     connection = connections[using]
     quote = connection.ops.quote_name
-    message_fields = _columns(OfficialAccountMessage, set())
-    delivery_fields = _columns(CallbackDelivery, {"message_id", "outcome"})
-    message_values = [
-        field.get_db_prep_save(getattr(message, field.attname), connection)
-        for field in message_fields
-    ]
-    delivery_values = [
-        field.get_db_prep_save(getattr(delivery, field.attname), connection)
-        for field in delivery_fields
-    ]
+    message_fields, delivery_fields = _fields()
     messages = quote(OfficialAccountMessage._meta.db_table)
     deliveries = quote(CallbackDelivery._meta.db_table)
-    # Only quoted identifiers from the models go into the text; every value is a parameter.
-    sql = f"""
+    message_columns = ", ".join(quote(str(f.column)) for f in message_fields)
+    delivery_columns = ", ".join(quote(str(f.column)) for f in delivery_fields)
+    # A parameter in a SELECT list has no column to take its type from: say it (a NULL
+    # would otherwise be text, which an inet or jsonb column refuses).
+    delivery_values = ", ".join(f"%s::{f.cast_db_type(connection)}" for f in delivery_fields)
+    # Only quoted identifiers and types from the models go into the text; every value is a
+    # parameter.
+    return f"""
         WITH new AS (
-            INSERT INTO {messages} ({", ".join(quote(str(f.column)) for f in message_fields)})
+            INSERT INTO {messages} ({message_columns})
             VALUES ({", ".join(["%s"] * len(message_fields))})
             ON CONFLICT ON CONSTRAINT {quote(UNIQUE_KEY)} DO NOTHING
             RETURNING id
@@ -67,23 +74,65 @@ def insert_message_and_delivery(
             SELECT id, FALSE FROM {messages}
             WHERE sdk_app_id = %s AND official_account = %s AND msg_key = %s
         )
-        INSERT INTO {deliveries} (
-            {", ".join(quote(str(f.column)) for f in delivery_fields)}, message_id, outcome
-        )
-        SELECT {", ".join(["%s"] * len(delivery_fields))}, found.id,
+        INSERT INTO {deliveries} ({delivery_columns}, message_id, outcome)
+        SELECT {delivery_values}, found.id,
                CASE WHEN found.created THEN 'accepted' ELSE 'duplicate' END
         FROM found
         RETURNING id, message_id, outcome
     """  # noqa: S608
+
+
+def _cursor(connection: BaseDatabaseWrapper) -> CursorWrapper:
+    """A cursor that binds parameters on the server, so that psycopg prepares the statement.
+
+    Django binds parameters on the client by default, and PostgreSQL then parses and plans
+    this statement for every request: a third of its cost. With server-side binding psycopg
+    prepares a statement it has run five times (``prepare_threshold``), per connection. Set
+    ``"prepare_threshold": None`` in the database's OPTIONS to turn that off, as a connection
+    pooler that cannot keep prepared statements (PgBouncer before 1.21 in transaction mode)
+    needs. The cursor is wrapped as Django wraps its own, so errors arrive as Django's
+    exceptions and query logging and execute_wrapper() hooks still see the statement.
+    """
+    # Imported here: a project on SQLite alone need not have a PostgreSQL driver.
+    from django.db.backends.postgresql.psycopg_any import is_psycopg3
+
+    if not is_psycopg3:  # psycopg2 binds on the client only
+        return connection.cursor()
+    import psycopg
+
+    connection.close_if_health_check_failed()
+    connection.ensure_connection()
+    connection.validate_thread_sharing()
+    with connection.wrap_database_errors:
+        raw = psycopg.Cursor(connection.connection)
+    # django-stubs types these as taking Django's wrapper; they take the driver's cursor.
+    if connection.queries_logged:
+        return connection.make_debug_cursor(raw)  # type: ignore[arg-type]
+    return connection.make_cursor(raw)  # type: ignore[arg-type]
+
+
+def insert_message_and_delivery(
+    using: str, message: OfficialAccountMessage, delivery: CallbackDelivery
+) -> bool | None:
+    """Store ``message`` once and ``delivery`` for it. True: new; False: a duplicate; None: the
+    race described above (nothing stored). Sets the primary keys and ``delivery.outcome``."""
+    connection = connections[using]
+    message_fields, delivery_fields = _fields()
     params = [
-        *message_values,
+        *(
+            field.get_db_prep_save(getattr(message, field.attname), connection)
+            for field in message_fields
+        ),
         message.sdk_app_id,
         message.official_account,
         message.msg_key,
-        *delivery_values,
+        *(
+            field.get_db_prep_save(getattr(delivery, field.attname), connection)
+            for field in delivery_fields
+        ),
     ]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+    with _cursor(connection) as cursor:
+        cursor.execute(_statement(using), params)
         row = cursor.fetchone()
     if row is None:
         return None

@@ -96,14 +96,24 @@ TEMPLATES = [
 DATABASES = {
     "default": dj_database_url.parse(
         os.environ.get("DATABASE_URL") or f"sqlite:///{BASE_DIR / 'db.sqlite3'}",
-        # Reusing connections saves a connect per callback; health checks drop dead ones.
+        # Reusing connections saves a connect per callback. No CONN_HEALTH_CHECKS: they cost
+        # a round trip per request, and a connection that died since the last request fails
+        # only that request's insert, which the spool keeps (SPOOL_DIR below), while Django
+        # drops the connection and opens a new one for the next request.
         conn_max_age=60,
-        conn_health_checks=True,
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
-    # A database that hangs must fail fast enough to spool within Tencent's 2 seconds.
-    DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = 2
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {
+            # A database that hangs must fail fast enough to spool within Tencent's 2 seconds.
+            "connect_timeout": 2,
+            # Lets the webhook's insert be prepared once per connection instead of planned per
+            # request (docs/operations.md). Remove it behind a pooler that cannot keep
+            # prepared statements, such as PgBouncer before 1.21 in transaction mode.
+            "prepare_threshold": 5,
+        }
+    )
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Concurrent callbacks then wait for the write lock instead of failing with "database is
     # locked" (see the officialaccount_webhook.W006 check).

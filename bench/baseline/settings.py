@@ -1,8 +1,4 @@
-"""startproject's defaults, one plain view, the same database as the example project."""
-
-import os
-
-import dj_database_url
+"""startproject's defaults, one plain view, and the example project's database settings."""
 
 SECRET_KEY = "baseline-bench-only"
 DEBUG = False
@@ -39,6 +35,8 @@ TEMPLATES = [
         },
     }
 ]
-DATABASES = {"default": dj_database_url.parse(os.environ["DATABASE_URL"], conn_max_age=60)}
+# The same connection settings as the example project, so that only the views differ.
+from project.settings import DATABASES  # noqa: E402, F401
+
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 USE_TZ = True
