@@ -10,6 +10,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 import pytest
+from django.db import connection
 from django.test import Client
 from django.urls import reverse
 
@@ -56,6 +57,14 @@ def callback_query(
         request_time = str(int(time.time()) if request_time is None else request_time)
         query |= {"Sign": compute_sign(token, request_time), "RequestTime": request_time}
     return query | extra
+
+
+def subprocess_database_url() -> str:
+    """A URL for the test database, for the processes a test starts (tests.settings reads it)."""
+    settings = connection.settings_dict
+    host, port = settings["HOST"] or "127.0.0.1", settings["PORT"] or 5432
+    user = f"{settings['USER']}:{settings['PASSWORD'] or ''}"
+    return f"postgres://{user}@{host}:{port}/{settings['NAME']}"
 
 
 def callback_url(query: dict[str, str]) -> str:
