@@ -19,7 +19,8 @@ from officialaccount_webhook.security import compute_sign
 from officialaccount_webhook.signals import callback_received, message_recalled, message_received
 from tests.settings import SIGNED_APP
 
-PACKAGE_SAMPLES = Path(__file__).resolve().parent.parent / "officialaccount_webhook" / "samples"
+ROOT = Path(__file__).resolve().parent.parent
+PACKAGE_SAMPLES = ROOT / "officialaccount_webhook" / "samples"
 TEST_SAMPLES = Path(__file__).resolve().parent / "samples"
 TOKEN = "current-token"
 
@@ -57,6 +58,18 @@ def callback_query(
         request_time = str(int(time.time()) if request_time is None else request_time)
         query |= {"Sign": compute_sign(token, request_time), "RequestTime": request_time}
     return query | extra
+
+
+def with_other_processes(setup: str) -> list[pytest.MarkDecorator]:
+    """Marks for a test that starts processes using the test database: its rows are committed,
+    so that they see them, and it runs on PostgreSQL only; ``setup`` says what it tests."""
+    return [
+        pytest.mark.django_db(transaction=True),
+        pytest.mark.skipif(
+            connection.vendor != "postgresql",
+            reason=f"{setup} is a PostgreSQL setup; CI runs it there",
+        ),
+    ]
 
 
 def subprocess_database_url() -> str:

@@ -17,22 +17,22 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 import pytest
-from django.db import connection
 
 from officialaccount_webhook.models import CallbackDelivery, OfficialAccountMessage
-from tests.conftest import TOKEN, callback_query, element_samples, sample, subprocess_database_url
+from tests.conftest import (
+    TOKEN,
+    callback_query,
+    element_samples,
+    sample,
+    subprocess_database_url,
+    with_other_processes,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 WORKERS = 4
 DELIVERIES = 240
 
-pytestmark = [
-    pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(
-        connection.vendor != "postgresql",
-        reason="several processes writing at once is a PostgreSQL setup; CI runs it there",
-    ),
-]
+pytestmark = with_other_processes("several processes writing at once")
 
 
 def free_port() -> int:

@@ -18,29 +18,26 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from django.db import connection
 from django.test import Client, override_settings
 from django_tasks_db.models import DBTaskResult
 
 from officialaccount_webhook.models import OfficialAccountMessage
 from officialaccount_webhook.signals import message_received
 from tests import taskmode_settings
-from tests.conftest import callback_query, callback_url, sample, subprocess_database_url
+from tests.conftest import (
+    ROOT,
+    callback_query,
+    callback_url,
+    sample,
+    subprocess_database_url,
+    with_other_processes,
+)
 
-ROOT = Path(__file__).resolve().parent.parent
 RECEIVER_SLEEP = 5.0
 # Generous: the worker starts Django, polls every 0.2 s, and the receiver sleeps 5 s.
 TIMEOUT = 60.0
 
-pytestmark = [
-    # Committed rows, so that the worker (another connection) sees them.
-    pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(
-        connection.vendor != "postgresql",
-        reason="a task worker sharing the database with the webhook is a PostgreSQL setup; "
-        "CI runs it there",
-    ),
-]
+pytestmark = with_other_processes("a task worker sharing the webhook's database")
 
 
 @dataclass
