@@ -22,7 +22,7 @@ from officialaccount_webhook import signal_tasks, task_framework
 from officialaccount_webhook.ingest import store_backfilled
 from officialaccount_webhook.models import CallbackDelivery, OfficialAccountMessage
 from officialaccount_webhook.protocol import AFTER_MSG_WITHDRAW, AFTER_SEND_MSG, SentMessage
-from officialaccount_webhook.signals import callback_received, message_received
+from officialaccount_webhook.signals import callback_received, message_recalled, message_received
 from tests.conftest import PostCallback, SignalLog, callback_query, sample
 from tests.settings import OFFICIALACCOUNT_WEBHOOK, SIGNED_APP
 
@@ -175,20 +175,24 @@ def test_a_failing_receiver_is_recorded_and_fails_its_task(
     def broken(**kwargs: Any) -> None:
         raise RuntimeError(SECRET)
 
-    message_received.connect(broken)
-    callback_received.connect(broken)
+    signals = (message_received, message_recalled, callback_received)
+    for signal in signals:
+        signal.connect(broken)
     try:
         with task_mode(IMMEDIATE):
-            post_callback(sample("text"))
+            post_callback(sample("doc-example"))
+            post_callback(sample("withdraw"), callback_query(command=AFTER_MSG_WITHDRAW))
     finally:
-        message_received.disconnect(broken)
-        callback_received.disconnect(broken)
+        for signal in signals:
+            signal.disconnect(broken)
     message = OfficialAccountMessage.objects.get()
     assert message.receiver_failed_at is not None
     assert SECRET in message.receiver_error and "RuntimeError" in message.receiver_error
     assert message.signalled_at is not None
     assert [(r.task.name, r.status) for r in finished] == [
         ("send_message_received", "FAILED"),
+        ("send_callback_received", "FAILED"),
+        ("send_message_recalled", "FAILED"),
         ("send_callback_received", "FAILED"),
     ]
     for result in finished:
