@@ -84,11 +84,11 @@ def _after_commit(
     *task_args: int,
 ) -> None:
     if get_settings().signal_mode == SIGNAL_MODE_TASK and signal.has_listeners(sender):
-        send = partial(enqueue, task_name, using, *task_args)
+        send = partial(_enqueue, task_name, using, *task_args)
     transaction.on_commit(send, using=using, robust=True)
 
 
-def enqueue(task_name: str, using: str, *args: int) -> None:
+def _enqueue(task_name: str, using: str, *args: int) -> None:
     """Enqueue ``signal_tasks.<task_name>(using, *args)``; log, never raise, if that fails."""
     conf = get_settings()
     try:

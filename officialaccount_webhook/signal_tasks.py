@@ -39,6 +39,8 @@ class ReceiverFailed(Exception):
     """
 
 
+# The tasks' defaults, from the settings when first imported; signal_delivery sends each task to
+# the TASK_BACKEND and TASK_QUEUE in force when it enqueues.
 _conf = get_settings()
 _task: Callable[[Callable[..., None]], Any] = framework().task(
     backend=_conf.task_backend, queue_name=_conf.task_queue
