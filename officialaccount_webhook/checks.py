@@ -14,7 +14,8 @@ from django.core.checks import CheckMessage, Tags, Warning, register
 from django.core.exceptions import ImproperlyConfigured
 from django.db import connections, router
 
-from .conf import SETTINGS_NAME, WebhookSettings, get_settings
+from . import task_framework
+from .conf import SETTINGS_NAME, SIGNAL_MODE_TASK, WebhookSettings, get_settings
 from .rest.client import base_url_for
 
 # Below this, ordinary network delay and clock drift reject genuine callbacks.
@@ -35,7 +36,13 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]
                 id="officialaccount_webhook.W005",
             )
         ]
-    return [*_check_apps(conf), *_check_skew(conf), *_check_rest(conf), *_check_spool(conf)]
+    return [
+        *_check_apps(conf),
+        *_check_skew(conf),
+        *_check_rest(conf),
+        *_check_spool(conf),
+        *_check_signal_mode(conf),
+    ]
 
 
 def _check_apps(conf: WebhookSettings) -> list[CheckMessage]:
@@ -104,6 +111,65 @@ def _check_spool(conf: WebhookSettings) -> list[CheckMessage]:
             )
         ]
     return []
+
+
+def _check_signal_mode(conf: WebhookSettings) -> list[CheckMessage]:
+    if conf.signal_mode != SIGNAL_MODE_TASK:
+        return []
+    if not task_framework.available():
+        return [
+            Warning(
+                f"{SETTINGS_NAME}['SIGNAL_MODE'] is 'task', but Django's Tasks framework is not "
+                "installed: no signal can be enqueued.",
+                hint="Use Django 6, or on Django 5.2 install the django-tasks backport "
+                "(officialaccount-webhook[tasks]); or set SIGNAL_MODE to 'on_commit'.",
+                id="officialaccount_webhook.W010",
+            )
+        ]
+    unusable = f"{SETTINGS_NAME}['TASK_BACKEND'] is {conf.task_backend!r}, but"
+    try:
+        backend = task_framework.backend(conf.task_backend)
+    except ImproperlyConfigured as exc:
+        return [
+            Warning(
+                f"{unusable} that task backend cannot be used ({exc}): no signal can be enqueued.",
+                hint=f"Configure {conf.task_backend!r} in the TASKS setting, or set "
+                "TASK_BACKEND to an alias that is there.",
+                id="officialaccount_webhook.W011",
+            )
+        ]
+    if backend.queues and conf.task_queue not in backend.queues:
+        return [
+            Warning(
+                f"{unusable} its QUEUES do not include {SETTINGS_NAME}['TASK_QUEUE'] "
+                f"({conf.task_queue!r}): no signal can be enqueued.",
+                hint=f"Add {conf.task_queue!r} to TASKS[{conf.task_backend!r}]['QUEUES'], or set "
+                f"TASK_QUEUE to one of {sorted(backend.queues)}.",
+                id="officialaccount_webhook.W011",
+            )
+        ]
+    for module, class_name, effect in _BACKENDS_WITHOUT_A_WORKER:
+        if task_framework.is_backend(backend, module, class_name):
+            return [
+                Warning(
+                    f"{unusable} that is the {module} task backend: {effect}.",
+                    hint="Use a backend that runs tasks in a worker, such as "
+                    "django_tasks_db.DatabaseBackend; or set SIGNAL_MODE to 'on_commit'.",
+                    id="officialaccount_webhook.W012",
+                )
+            ]
+    return []
+
+
+_BACKENDS_WITHOUT_A_WORKER = [
+    (
+        "immediate",
+        "ImmediateBackend",
+        "it runs each task at once, in the process that enqueues it, so receivers run in the "
+        "webhook's request again, as in 'on_commit' mode",
+    ),
+    ("dummy", "DummyBackend", "it only keeps tasks in memory and never runs them"),
+]
 
 
 def _check_skew(conf: WebhookSettings) -> list[CheckMessage]:

@@ -20,6 +20,7 @@ Example::
         "MAX_BODY_SIZE": 1024 * 1024,
         "REST_RATE_LIMIT": 100,
         "SPOOL_DIR": "/var/spool/officialaccount",
+        "SIGNAL_MODE": "on_commit",
     }
 """
 
@@ -51,6 +52,14 @@ DEFAULT_REST_MAX_RETRIES = 3
 DEFAULT_REST_RETRY_BACKOFF = 0.5
 # Long enough to look into last month's failures; short enough that junk traffic's rows go.
 DEFAULT_DELIVERY_RETENTION_DAYS = 30
+# How signals reach receivers (docs/signals.md): in the request after the commit, or as tasks of
+# Django's Tasks framework, run by a worker.
+SIGNAL_MODE_ON_COMMIT = "on_commit"
+SIGNAL_MODE_TASK = "task"
+SIGNAL_MODES = (SIGNAL_MODE_ON_COMMIT, SIGNAL_MODE_TASK)
+# The Tasks framework's own defaults (DEFAULT_TASK_BACKEND_ALIAS, DEFAULT_TASK_QUEUE_NAME).
+DEFAULT_TASK_BACKEND = "default"
+DEFAULT_TASK_QUEUE = "default"
 
 _TOP_LEVEL_KEYS = frozenset(
     {
@@ -64,6 +73,9 @@ _TOP_LEVEL_KEYS = frozenset(
         "REST_RETRY_BACKOFF",
         "SPOOL_DIR",
         "DELIVERY_RETENTION_DAYS",
+        "SIGNAL_MODE",
+        "TASK_BACKEND",
+        "TASK_QUEUE",
     }
 )
 _APP_KEYS = frozenset(
@@ -107,6 +119,11 @@ class WebhookSettings:
     rest: RestSettings = RestSettings()
     spool_dir: Path | None = None
     delivery_retention_days: int = DEFAULT_DELIVERY_RETENTION_DAYS
+    signal_mode: str = SIGNAL_MODE_ON_COMMIT
+    task_backend: str = DEFAULT_TASK_BACKEND
+    """In ``"task"`` mode: the alias in Django's ``TASKS`` setting that the signals' tasks use."""
+    task_queue: str = DEFAULT_TASK_QUEUE
+    """In ``"task"`` mode: the queue they go to (one of that backend's ``QUEUES``)."""
 
 
 _cache_lock = threading.Lock()
@@ -152,6 +169,9 @@ def parse_settings(raw: object) -> WebhookSettings:
         delivery_retention_days=_int_setting(
             raw, "DELIVERY_RETENTION_DAYS", DEFAULT_DELIVERY_RETENTION_DAYS, 0
         ),
+        signal_mode=_signal_mode(raw.get("SIGNAL_MODE", SIGNAL_MODE_ON_COMMIT)),
+        task_backend=_name(raw, "TASK_BACKEND", DEFAULT_TASK_BACKEND),
+        task_queue=_name(raw, "TASK_QUEUE", DEFAULT_TASK_QUEUE),
         rest=RestSettings(
             rate_limit=_positive_number(raw, "REST_RATE_LIMIT", DEFAULT_REST_RATE_LIMIT),
             connect_timeout=_positive_number(
@@ -208,6 +228,20 @@ def _int_setting(raw: Mapping[str, Any], name: str, default: int, minimum: int) 
     value = raw.get(name, default)
     if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
         raise _error(f"['{name}']", f"must be an integer of at least {minimum}, got {value!r}")
+    return value
+
+
+def _signal_mode(value: object) -> str:
+    if value not in SIGNAL_MODES:
+        choices = " or ".join(repr(mode) for mode in SIGNAL_MODES)
+        raise _error("['SIGNAL_MODE']", f"must be {choices}, not {value!r}")
+    return str(value)
+
+
+def _name(raw: Mapping[str, Any], name: str, default: str) -> str:
+    value = _string(raw, name, default, "")
+    if not value.strip():
+        raise _error(f"['{name}']", "must not be empty")
     return value
 
 

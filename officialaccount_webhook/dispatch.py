@@ -1,7 +1,8 @@
 """Sending the app's signals to receivers, robustly.
 
-Called after commit (see ``ingest``). A receiver that raises is logged with its traceback; for
-``message_received`` the failure is also recorded on the message, so it can be sent again.
+Called after commit (see ``signal_delivery``), in the request or in a task worker. A receiver
+that raises is logged with its traceback; for ``message_received`` the failure is also recorded
+on the message, so it can be sent again.
 Nothing here raises: the answer to Tencent must not depend on a receiver.
 """
 
@@ -46,14 +47,16 @@ def send_message_received(message: OfficialAccountMessage) -> bool:
     return not failures
 
 
-def send_message_recalled(message: OfficialAccountMessage) -> None:
-    _send(message_recalled, "message_recalled", OfficialAccountMessage, message=message)
+def send_message_recalled(message: OfficialAccountMessage) -> bool:
+    """Send message_recalled; True if no receiver failed (a failure is only logged)."""
+    return not _send(message_recalled, "message_recalled", OfficialAccountMessage, message=message)
 
 
 def send_callback_received(
     delivery: CallbackDelivery, sdk_app_id: int, payload: dict[str, Any]
-) -> None:
-    _send(
+) -> bool:
+    """Send callback_received; True if no receiver failed (a failure is only logged)."""
+    return not _send(
         callback_received,
         "callback_received",
         CallbackDelivery,

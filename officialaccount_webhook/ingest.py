@@ -7,22 +7,20 @@ The transaction contract (docs/signals.md tells users the same):
 2. A message and its delivery record commit together. A duplicate is detected by the unique
    constraint on (SDKAppID, official account, MsgKey), never by a check before the insert, so
    concurrent deliveries of one message store one row.
-3. Signals are sent from ``transaction.on_commit``, never inside the transaction; a receiver
-   that raises cannot roll anything back (see ``dispatch``).
+3. Signals are sent, or enqueued as tasks, from ``transaction.on_commit``, never inside the
+   transaction; a receiver that raises cannot roll anything back (see ``signal_delivery``).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from functools import partial
 from typing import Any
 
 from django.db import IntegrityError, OperationalError, connections, router, transaction
 from django.utils import timezone
 
 from ._itertools import batched
-from .dispatch import send_callback_received, send_message_recalled, send_message_received
 from .models import CallbackDelivery, OfficialAccountMessage, derived_columns
 from .pg_ingest import insert_message_and_delivery
 from .protocol import (
@@ -34,6 +32,11 @@ from .protocol import (
     OtherCallback,
     SentMessage,
     parse_event,
+)
+from .signal_delivery import (
+    callback_received_after_commit,
+    message_recalled_after_commit,
+    message_received_after_commit,
 )
 from .signals import message_received
 from .spool import SpooledCallback
@@ -104,7 +107,7 @@ def store_backfilled(sdk_app_id: int, event: SentMessage) -> bool:
     with transaction.atomic(using=using):
         message, created = _insert_once(using, message)
         if created and message.signalled_at is None:
-            transaction.on_commit(partial(send_message_received, message), using=using, robust=True)
+            message_received_after_commit(using, message)
     return created
 
 
@@ -155,7 +158,7 @@ def _schedule_signals(
 ) -> None:
     # A message that no receiver listens for was marked signalled when it was stored.
     if send_received and message.signalled_at is None:
-        transaction.on_commit(partial(send_message_received, message), using=using, robust=True)
+        message_received_after_commit(using, message)
     _schedule_callback_received(using, delivery, message.sdk_app_id, payload)
 
 
@@ -229,7 +232,7 @@ def _mark_recalled(using: str, sdk_app_id: int, event: MessageWithdrawal) -> Non
         messages.filter(pk__in=[message.pk for message in candidates]).update(recalled_at=now)
         for message in candidates:
             message.recalled_at = now
-            transaction.on_commit(partial(send_message_recalled, message), using=using, robust=True)
+            message_recalled_after_commit(using, message)
 
 
 def _hand_on(
@@ -253,9 +256,7 @@ def _hand_on(
 def _schedule_callback_received(
     using: str, delivery: CallbackDelivery, sdk_app_id: int, payload: dict[str, Any]
 ) -> None:
-    transaction.on_commit(
-        partial(send_callback_received, delivery, sdk_app_id, payload), using=using, robust=True
-    )
+    callback_received_after_commit(using, delivery, sdk_app_id, payload)
 
 
 def _create_delivery(using: str, request: InboundRequest, **fields: Any) -> CallbackDelivery:

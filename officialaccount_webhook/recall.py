@@ -17,7 +17,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from functools import partial
 from typing import Literal
 
 from django.core.exceptions import ImproperlyConfigured
@@ -26,10 +25,10 @@ from django.db.models import Q
 from django.utils import timezone
 
 from ._itertools import batched
-from .dispatch import send_message_recalled
 from .models import OfficialAccountMessage
 from .protocol import MAX_RECALL_REASON_BYTES
 from .rest import RecallReply, TencentChatClient, TencentChatError, client_for
+from .signal_delivery import message_recalled_after_commit
 
 MAX_KEYS_PER_CALL = 10
 REQUESTED_BY_LENGTH = OfficialAccountMessage._meta.get_field("recall_requested_by").max_length
@@ -206,6 +205,4 @@ def _record(
                 message.recalled_at = now
                 message.recall_ret_code, message.recall_reason = 0, reason
                 message.recall_requested_by = requested_by
-                transaction.on_commit(
-                    partial(send_message_recalled, message), using=using, robust=True
-                )
+                message_recalled_after_commit(using, message)

@@ -10,6 +10,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 import pytest
+from django.db import connection
 from django.test import Client
 from django.urls import reverse
 
@@ -18,7 +19,8 @@ from officialaccount_webhook.security import compute_sign
 from officialaccount_webhook.signals import callback_received, message_recalled, message_received
 from tests.settings import SIGNED_APP
 
-PACKAGE_SAMPLES = Path(__file__).resolve().parent.parent / "officialaccount_webhook" / "samples"
+ROOT = Path(__file__).resolve().parent.parent
+PACKAGE_SAMPLES = ROOT / "officialaccount_webhook" / "samples"
 TEST_SAMPLES = Path(__file__).resolve().parent / "samples"
 TOKEN = "current-token"
 
@@ -56,6 +58,26 @@ def callback_query(
         request_time = str(int(time.time()) if request_time is None else request_time)
         query |= {"Sign": compute_sign(token, request_time), "RequestTime": request_time}
     return query | extra
+
+
+def with_other_processes(setup: str) -> list[pytest.MarkDecorator]:
+    """Marks for a test that starts processes using the test database: its rows are committed,
+    so that they see them, and it runs on PostgreSQL only; ``setup`` says what it tests."""
+    return [
+        pytest.mark.django_db(transaction=True),
+        pytest.mark.skipif(
+            connection.vendor != "postgresql",
+            reason=f"{setup} is a PostgreSQL setup; CI runs it there",
+        ),
+    ]
+
+
+def subprocess_database_url() -> str:
+    """A URL for the test database, for the processes a test starts (tests.settings reads it)."""
+    settings = connection.settings_dict
+    host, port = settings["HOST"] or "127.0.0.1", settings["PORT"] or 5432
+    user = f"{settings['USER']}:{settings['PASSWORD'] or ''}"
+    return f"postgres://{user}@{host}:{port}/{settings['NAME']}"
 
 
 def callback_url(query: dict[str, str]) -> str:

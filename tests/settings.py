@@ -1,6 +1,7 @@
 """Settings for the test suite. The database comes from DATABASE_URL (SQLite in memory when
 unset); set REQUIRE_POSTGRES=1 to make a run fail unless it really is on PostgreSQL."""
 
+import importlib.util
 import os
 import tempfile
 from pathlib import Path
@@ -25,6 +26,10 @@ INSTALLED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "officialaccount_webhook",
+    # The task mode's tests: the backport of Django's Tasks framework where Django has none
+    # (5.2), and a database task backend, whose table every test database then has.
+    *([] if importlib.util.find_spec("django.tasks") else ["django_tasks"]),
+    "django_tasks_db",
 ]
 
 MIDDLEWARE = [

@@ -7,6 +7,7 @@ from django.core import checks
 from django.db import connection
 from django.test import override_settings
 
+from officialaccount_webhook import task_framework
 from tests.settings import INSTALLED_APPS, OFFICIALACCOUNT_WEBHOOK
 
 SPOOL_DIR = OFFICIALACCOUNT_WEBHOOK["SPOOL_DIR"]
@@ -136,3 +137,81 @@ def test_spool_that_does_not_exist_yet_is_fine(tmp_path: Path) -> None:
     conf = {"APPS": {1: {"CALLBACK_TOKENS": ["t"]}}, "SPOOL_DIR": str(tmp_path / "a" / "b")}
     with override_settings(OFFICIALACCOUNT_WEBHOOK=conf):
         assert "officialaccount_webhook.W008" not in ids()
+
+
+TASK_MODE = {"APPS": {1: {"CALLBACK_TOKENS": ["t"]}}, "SPOOL_DIR": SPOOL_DIR, "SIGNAL_MODE": "task"}
+FRAMEWORK = task_framework.framework().__name__
+DATABASE_BACKEND = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+
+
+def task_messages(**conf: str) -> list[checks.CheckMessage]:
+    with override_settings(OFFICIALACCOUNT_WEBHOOK=TASK_MODE | conf):
+        return [
+            message
+            for message in checks.run_checks()
+            if message.id.startswith("officialaccount_webhook.W01")
+        ]
+
+
+@override_settings(TASKS=DATABASE_BACKEND)
+def test_task_mode_with_a_worker_backend_is_fine() -> None:
+    assert task_messages() == []
+    with override_settings(OFFICIALACCOUNT_WEBHOOK=TASK_MODE):
+        assert ids() == []
+
+
+def test_task_mode_without_the_framework(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(task_framework, "CANDIDATES", ("no_such_tasks_framework",))
+    task_framework._find.cache_clear()
+    try:
+        [message] = task_messages()
+    finally:
+        task_framework._find.cache_clear()
+    assert message.id == "officialaccount_webhook.W010"
+    assert "not installed" in message.msg
+
+
+@override_settings(TASKS=DATABASE_BACKEND)
+def test_task_mode_with_a_backend_that_is_not_configured() -> None:
+    [message] = task_messages(TASK_BACKEND="signals")
+    assert message.id == "officialaccount_webhook.W011"
+    assert "'signals'" in message.msg and "cannot be used" in message.msg
+
+
+@override_settings(
+    TASKS={"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["a", "b"]}}
+)
+def test_task_mode_with_a_queue_the_backend_does_not_have() -> None:
+    [message] = task_messages(TASK_QUEUE="officialaccount")
+    assert message.id == "officialaccount_webhook.W011"
+    assert "'officialaccount'" in message.msg
+    assert "['a', 'b']" in message.hint
+    assert task_messages(TASK_QUEUE="b") == []
+
+
+@pytest.mark.parametrize(
+    ("backend", "effect"),
+    [("immediate.ImmediateBackend", "in the webhook's request"), ("dummy.DummyBackend", "never")],
+)
+def test_task_mode_with_a_backend_that_has_no_worker(backend: str, effect: str) -> None:
+    with override_settings(TASKS={"default": {"BACKEND": f"{FRAMEWORK}.backends.{backend}"}}):
+        [message] = task_messages()
+    assert message.id == "officialaccount_webhook.W012"
+    assert effect in message.msg
+
+
+def test_task_mode_warnings_are_warnings_with_hints() -> None:
+    messages = task_messages() + task_messages(TASK_BACKEND="nowhere")
+    assert [m.id for m in messages] == [
+        "officialaccount_webhook.W012",
+        "officialaccount_webhook.W011",
+    ]
+    assert all(m.level == checks.WARNING and m.hint for m in messages)
+
+
+def test_on_commit_mode_does_not_look_at_tasks() -> None:
+    with override_settings(
+        TASKS={"other": {"BACKEND": f"{FRAMEWORK}.backends.dummy.DummyBackend"}}
+    ):
+        assert "officialaccount_webhook.W011" in [m.id for m in task_messages()]
+        assert "officialaccount_webhook.W011" not in ids()

@@ -80,11 +80,37 @@ def test_full_app() -> None:
         ({"REQUEST_TIME_SKEW": "300"}, "REQUEST_TIME_SKEW"),
         ({"REQUEST_TIME_SKEW": 2.5}, "REQUEST_TIME_SKEW"),
         ({"MAX_BODY_SIZE": 0}, "MAX_BODY_SIZE'\\]: must be an integer of at least 1"),
+        ({"SIGNAL_MODE": "celery"}, "SIGNAL_MODE'\\]: must be 'on_commit' or 'task', not 'celery'"),
+        ({"SIGNAL_MODE": None}, "SIGNAL_MODE'\\]: must be 'on_commit' or 'task', not None"),
+        ({"SIGNAL_MODE": ["task"]}, "SIGNAL_MODE"),
+        ({"TASK_BACKEND": ""}, "TASK_BACKEND'\\]: must not be empty"),
+        ({"TASK_BACKEND": 1}, "TASK_BACKEND'\\]: must be a string"),
+        ({"TASK_QUEUE": " "}, "TASK_QUEUE'\\]: must not be empty"),
     ],
 )
 def test_malformed_settings_name_the_key(raw: Any, message: str) -> None:
     with pytest.raises(ImproperlyConfigured, match=message):
         parse_settings(raw)
+
+
+def test_signal_mode_defaults_to_on_commit() -> None:
+    conf = parse_settings({})
+    assert (conf.signal_mode, conf.task_backend, conf.task_queue) == (
+        "on_commit",
+        "default",
+        "default",
+    )
+
+
+def test_task_mode_settings() -> None:
+    conf = parse_settings(
+        {"SIGNAL_MODE": "task", "TASK_BACKEND": "signals", "TASK_QUEUE": "officialaccount"}
+    )
+    assert (conf.signal_mode, conf.task_backend, conf.task_queue) == (
+        "task",
+        "signals",
+        "officialaccount",
+    )
 
 
 def test_accessor_reads_at_call_time() -> None:

@@ -17,22 +17,22 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 import pytest
-from django.db import connection
 
 from officialaccount_webhook.models import CallbackDelivery, OfficialAccountMessage
-from tests.conftest import TOKEN, callback_query, element_samples, sample
+from tests.conftest import (
+    TOKEN,
+    callback_query,
+    element_samples,
+    sample,
+    subprocess_database_url,
+    with_other_processes,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 WORKERS = 4
 DELIVERIES = 240
 
-pytestmark = [
-    pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(
-        connection.vendor != "postgresql",
-        reason="several processes writing at once is a PostgreSQL setup; CI runs it there",
-    ),
-]
+pytestmark = with_other_processes("several processes writing at once")
 
 
 def free_port() -> int:
@@ -43,15 +43,11 @@ def free_port() -> int:
 
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[tuple[str, Path]]:
-    settings = connection.settings_dict
-    host, port = settings["HOST"] or "127.0.0.1", settings["PORT"] or 5432
-    user = f"{settings['USER']}:{settings['PASSWORD'] or ''}"
-    database_url = f"postgres://{user}@{host}:{port}/{settings['NAME']}"
     counter = tmp_path / "signals.txt"
     listen = free_port()
     env = os.environ | {
         "DJANGO_SETTINGS_MODULE": "tests.gunicorn_settings",
-        "DATABASE_URL": database_url,
+        "DATABASE_URL": subprocess_database_url(),
         "DJANGO_DEBUG": "0",
         "DJANGO_SECRET_KEY": "gunicorn-test-" + "x" * 40,
         "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
