@@ -47,6 +47,8 @@ def message_received_after_commit(using: str, message: OfficialAccountMessage) -
 
 def message_recalled_after_commit(using: str, message: OfficialAccountMessage) -> None:
     """Send ``message_recalled`` for ``message`` once the transaction on ``using`` commits."""
+    if not message_recalled.has_listeners(OfficialAccountMessage):
+        return  # sending to nobody: nothing to do, now or after the commit
     _after_commit(
         using,
         message_recalled,
@@ -64,6 +66,8 @@ def callback_received_after_commit(
 
     A task carries no payload: the worker reads it from the delivery record's ``body``.
     """
+    if not callback_received.has_listeners(CallbackDelivery):
+        return  # every callback passes here: with nobody listening it costs nothing
     _after_commit(
         using,
         callback_received,

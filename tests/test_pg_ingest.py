@@ -1,0 +1,83 @@
+"""The one-statement insert of pg_ingest.py: its parameters and its prepared statement."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.db import connection
+
+from officialaccount_webhook import pg_ingest
+from officialaccount_webhook.ingest import InboundRequest, _new_delivery, _new_message
+from officialaccount_webhook.protocol import CallbackQuery, parse_event
+from tests.conftest import callback_query, element_samples, sample
+
+pytestmark = pytest.mark.django_db
+
+
+def _adapted(value: Any) -> Any:
+    # psycopg's Jsonb wrapper has no equality of its own: compare what it wraps.
+    return (type(value), getattr(value, "obj", value))
+
+
+@pytest.mark.parametrize("remote_addr", ["127.0.0.1", "2001:db8::1", None])
+@pytest.mark.parametrize("name", element_samples())
+def test_parameters_are_what_the_orm_would_send(name: str, remote_addr: str | None) -> None:
+    """``_db_value`` skips ``get_db_prep_save`` only where that changes nothing."""
+    payload = sample(name)
+    query = CallbackQuery.from_query_string(
+        "&".join(f"{key}={value}" for key, value in callback_query().items())
+    )
+    request = InboundRequest(query=query, remote_addr=remote_addr)
+    event = parse_event(payload["CallbackCommand"], payload)
+    message = _new_message(1400000000, event, request)  # type: ignore[arg-type]
+    delivery = _new_delivery(
+        request, command=event.command, outcome="", sdk_app_id=1400000000, body=payload
+    )
+    message_fields, delivery_fields = pg_ingest._fields()
+    for instance, fields in ((message, message_fields), (delivery, delivery_fields)):
+        for field in fields:
+            value = getattr(instance, field.attname)
+            assert _adapted(pg_ingest._db_value(field, value, connection)) == _adapted(
+                field.get_db_prep_save(value, connection)
+            ), field.name
+
+
+def _prepared_statements() -> list[str]:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements")
+        return [row[0] for row in cursor.fetchall()]
+
+
+@pytest.fixture
+def prepare_threshold() -> Any:
+    """Set psycopg's prepare_threshold on this test's connection, as the OPTIONS key would."""
+    if connection.vendor != "postgresql":
+        pytest.skip("prepared statements are PostgreSQL's; CI runs this there")
+    connection.ensure_connection()
+    raw = connection.connection
+    before = raw.prepare_threshold
+    raw.execute("DEALLOCATE ALL")
+    raw._prepared.clear()  # psycopg's own record of what it prepared
+    yield lambda threshold: setattr(raw, "prepare_threshold", threshold)
+    raw.prepare_threshold = before
+
+
+def test_the_insert_is_prepared_when_the_database_options_allow_it(
+    post_callback: Any, prepare_threshold: Any
+) -> None:
+    prepare_threshold(1)
+    for _ in range(3):
+        post_callback(sample("text") | {"MsgKey": f"key-{_}"})
+    assert [s for s in _prepared_statements() if "officialaccount_message_unique_key" in s]
+
+
+def test_the_insert_is_not_prepared_with_djangos_default(
+    post_callback: Any, prepare_threshold: Any
+) -> None:
+    """Django turns psycopg's preparing off by default (prepare_threshold None), for poolers
+    that cannot keep prepared statements: the webhook follows that."""
+    prepare_threshold(None)
+    for _ in range(3):
+        post_callback(sample("text") | {"MsgKey": f"key-{_}"})
+    assert not [s for s in _prepared_statements() if "officialaccount_message_unique_key" in s]
