@@ -2,15 +2,20 @@
 
 The portable path (``ingest._insert_once``) costs a transaction, a savepoint, two inserts and
 a commit: six round trips, where the webhook's budget is Tencent's two seconds and its cost is
-measured against a plain ``create()``. On PostgreSQL one statement does the same in autocommit:
+measured against a plain ``create()``. On PostgreSQL one statement stores a new message and its
+delivery record, in autocommit:
 
-    WITH new AS (INSERT message ... ON CONFLICT ON CONSTRAINT <unique key> DO NOTHING RETURNING id),
-         found AS (the new id, or the stored one's), ...
-    INSERT delivery (..., message_id, outcome) SELECT ... FROM found RETURNING ...
+    WITH new AS (INSERT message ... ON CONFLICT ON CONSTRAINT <unique key> DO NOTHING RETURNING id)
+    INSERT delivery (..., message_id, 'accepted') SELECT ... FROM new RETURNING ...
+
+A duplicate inserts nothing there, and a second statement records its delivery against the
+stored message. That lookup is a statement of its own, planned each time: in the prepared
+statement, a plan made while the table was small can keep scanning an index of the whole table
+(sdk_app_id's) for as long as the connection lives.
 
 Idempotency stays with the unique constraint. In the rare race where the conflicting row
-belongs to a transaction that committed after this statement's snapshot, the statement finds
-no row and stores nothing; the caller then takes the portable path, which sees it.
+belongs to a transaction that has not committed, or rolled back, the lookup finds no row and
+nothing is stored; the caller then takes the portable path, which waits for it.
 """
 
 from __future__ import annotations
@@ -57,9 +62,9 @@ def _db_value(field: Field[Any, Any], value: Any, connection: BaseDatabaseWrappe
 
 
 @cache
-def _statement(using: str) -> str:
-    """The statement's text, built once per database: the same text every time is what lets
-    PostgreSQL reuse its plan (see ``_cursor``)."""
+def _statements(using: str) -> tuple[str, str]:
+    """The two statements' text, built once per database: the same text every time is what
+    lets PostgreSQL reuse the first one's plan (see ``_cursor``)."""
     connection = connections[using]
     quote = connection.ops.quote_name
     message_fields, delivery_fields = _fields()
@@ -72,26 +77,24 @@ def _statement(using: str) -> str:
     delivery_values = ", ".join(f"%s::{f.cast_db_type(connection)}" for f in delivery_fields)
     # Only quoted identifiers and types from the models go into the text; every value is a
     # parameter.
-    return f"""
+    new = f"""
         WITH new AS (
             INSERT INTO {messages} ({message_columns})
             VALUES ({", ".join(["%s"] * len(message_fields))})
             ON CONFLICT ON CONSTRAINT {quote(UNIQUE_KEY)} DO NOTHING
             RETURNING id
-        ), found AS (
-            -- At most one row: the statement's snapshot does not see the row it inserts, and
-            -- it inserts none when one is there.
-            SELECT id, TRUE AS created FROM new
-            UNION ALL
-            SELECT id, FALSE FROM {messages}
-            WHERE sdk_app_id = %s AND official_account = %s AND msg_key = %s
         )
         INSERT INTO {deliveries} ({delivery_columns}, message_id, outcome)
-        SELECT {delivery_values}, found.id,
-               CASE WHEN found.created THEN 'accepted' ELSE 'duplicate' END
-        FROM found
-        RETURNING id, message_id, outcome
+        SELECT {delivery_values}, new.id, 'accepted' FROM new
+        RETURNING id, message_id
     """  # noqa: S608
+    duplicate = f"""
+        INSERT INTO {deliveries} ({delivery_columns}, message_id, outcome)
+        SELECT {delivery_values}, id, 'duplicate' FROM {messages}
+        WHERE sdk_app_id = %s AND official_account = %s AND msg_key = %s
+        RETURNING id, message_id
+    """  # noqa: S608
+    return new, duplicate
 
 
 def _cursor(connection: BaseDatabaseWrapper) -> CursorWrapper:
@@ -130,26 +133,34 @@ def insert_message_and_delivery(
     race described above (nothing stored). Sets the primary keys and ``delivery.outcome``."""
     connection = connections[using]
     message_fields, delivery_fields = _fields()
-    params = [
-        *(
-            _db_value(field, getattr(message, field.attname), connection)
-            for field in message_fields
-        ),
-        message.sdk_app_id,
-        message.official_account,
-        message.msg_key,
-        *(
-            _db_value(field, getattr(delivery, field.attname), connection)
-            for field in delivery_fields
-        ),
+    new, duplicate = _statements(using)
+    delivery_params = [
+        _db_value(field, getattr(delivery, field.attname), connection) for field in delivery_fields
     ]
     with _cursor(connection) as cursor:
-        cursor.execute(_statement(using), params)
+        cursor.execute(
+            new,
+            [
+                *(
+                    _db_value(field, getattr(message, field.attname), connection)
+                    for field in message_fields
+                ),
+                *delivery_params,
+            ],
+        )
         row = cursor.fetchone()
-    if row is None:
-        return None
-    delivery.pk, delivery.message_id, delivery.outcome = row
-    created = delivery.outcome == CallbackDelivery.Outcome.ACCEPTED
+    created = row is not None
+    if not created:
+        with connection.cursor() as cursor:
+            key: list[Any] = [message.sdk_app_id, message.official_account, message.msg_key]
+            cursor.execute(duplicate, [*delivery_params, *key])
+            row = cursor.fetchone()
+        if row is None:
+            return None
+    delivery.pk, delivery.message_id = row
+    delivery.outcome = (
+        CallbackDelivery.Outcome.ACCEPTED if created else CallbackDelivery.Outcome.DUPLICATE
+    )
     message.pk = delivery.message_id
     message._state.adding, message._state.db = False, using
     delivery._state.adding, delivery._state.db = False, using

@@ -9,6 +9,7 @@ from django.db import connection
 
 from officialaccount_webhook import pg_ingest
 from officialaccount_webhook.ingest import InboundRequest, _new_delivery, _new_message
+from officialaccount_webhook.models import CallbackDelivery, OfficialAccountMessage
 from officialaccount_webhook.protocol import CallbackQuery, parse_event
 from tests.conftest import callback_query, element_samples, sample
 
@@ -81,3 +82,26 @@ def test_the_insert_is_not_prepared_with_djangos_default(
     for _ in range(3):
         post_callback(sample("text") | {"MsgKey": f"key-{_}"})
     assert not [s for s in _prepared_statements() if "officialaccount_message_unique_key" in s]
+
+
+def test_a_duplicate_whose_message_goes_meanwhile_takes_the_portable_path(
+    post_callback: Any,
+) -> None:
+    """The duplicate's lookup is a second statement: if the stored message is deleted between
+    the two (a prune), it finds nothing, stores nothing, and the portable path stores the
+    message again rather than losing the delivery."""
+    if connection.vendor != "postgresql":
+        pytest.skip("the one-statement path is PostgreSQL's; CI runs this there")
+    post_callback(sample("text"))
+    first = OfficialAccountMessage.objects.get()
+
+    def prune_first(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+        if "'duplicate'" in sql:
+            OfficialAccountMessage.objects.filter(pk=first.pk).delete()
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(prune_first):
+        assert post_callback(sample("text")).status_code == 200
+    second = OfficialAccountMessage.objects.get()
+    assert second.pk != first.pk
+    assert second.deliveries.get().outcome == CallbackDelivery.Outcome.ACCEPTED

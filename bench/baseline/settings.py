@@ -1,4 +1,12 @@
-"""startproject's defaults, one plain view, and the example project's database settings."""
+"""The baseline as most teams would start: startproject's settings and one plain view.
+
+startproject's defaults include opening a database connection per request (CONN_MAX_AGE 0).
+``bench.baseline.same_connections`` is the same with the example project's connection settings.
+"""
+
+import os
+
+import dj_database_url
 
 SECRET_KEY = "baseline-bench-only"
 DEBUG = False
@@ -35,8 +43,6 @@ TEMPLATES = [
         },
     }
 ]
-# The same connection settings as the example project, so that only the views differ.
-from project.settings import DATABASES  # noqa: E402, F401
-
+DATABASES = {"default": dj_database_url.parse(os.environ["DATABASE_URL"])}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 USE_TZ = True
