@@ -67,7 +67,8 @@ def fill(target: int) -> None:
     columns = (
         "sdk_app_id, official_account, msg_key, msg_time, online_only, msg_body, "
         "cloud_custom_data, event_time, client_ip, opt_platform, extra, received_at, "
-        "recall_reason, recall_requested_by, receiver_error, text_content, element_types"
+        "recall_reason, recall_requested_by, receiver_error, text_content, element_types, "
+        "backfilled, signalled_at"
     )
     table = OfficialAccountMessage._meta.db_table
     began = time.monotonic()
@@ -102,6 +103,8 @@ def fill(target: int) -> None:
                     "",
                     derived["text_content"],
                     derived["element_types"],
+                    False,
+                    when,
                 )
             )
     print(f"inserted {target - present:,} messages in {time.monotonic() - began:.0f} s")

@@ -26,7 +26,14 @@ from typing import Any
 from django.db import connections
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.backends.utils import CursorWrapper
-from django.db.models import BooleanField, CharField, Field, Model, TextField
+from django.db.models import (
+    BooleanField,
+    CharField,
+    Field,
+    GenericIPAddressField,
+    Model,
+    TextField,
+)
 
 from .models import CallbackDelivery, OfficialAccountMessage
 
@@ -55,8 +62,14 @@ _PLAIN_FIELDS = (CharField, TextField, BooleanField)
 
 def _db_value(field: Field[Any, Any], value: Any, connection: BaseDatabaseWrapper) -> Any:
     """What the ORM would send for ``value``: ``get_db_prep_save``, skipped where it changes
-    nothing (most columns of a new row), since it costs more per call than anything else here."""
+    nothing (most columns of a new row), since it costs more per call than anything else here.
+
+    An IP address stays the canonical string ``protocol.parse_ip`` made of it: PostgreSQL reads
+    it as the column's inet, where the ORM would parse it into an ``ipaddress`` object first.
+    """
     if value is None or (isinstance(field, _PLAIN_FIELDS) and type(value) in (str, bool)):
+        return value
+    if isinstance(field, GenericIPAddressField) and type(value) is str:
         return value
     return field.get_db_prep_save(value, connection)
 

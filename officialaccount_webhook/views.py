@@ -12,8 +12,6 @@ from typing import Any
 from django.contrib.auth.decorators import login_not_required
 from django.db import DatabaseError, DataError, IntegrityError, transaction
 from django.http import HttpRequest, HttpResponse
-from django.utils.decorators import method_decorator
-from django.views.decorators.csrf import csrf_exempt
 from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.request import Request
@@ -57,15 +55,6 @@ class AlwaysJSON(BaseContentNegotiation):
         return JSONRenderer(), JSONRenderer.media_type
 
 
-# Tencent cannot send a CSRF token; the request is authenticated by its Sign instead. DRF's
-# as_view() already exempts API views, and this says so where a reader looks for it.
-@method_decorator(csrf_exempt, name="dispatch")
-# Ingest owns its transactions: under ATOMIC_REQUESTS its signals would wait for the whole
-# request, and an exception after ingest (in a middleware, say) would roll back a valid
-# message that Tencent will not send again.
-@method_decorator(transaction.non_atomic_requests, name="dispatch")
-# Tencent has no session; LoginRequiredMiddleware would answer it with a redirect to a login page.
-@method_decorator(login_not_required, name="dispatch")
 class CallbackView(APIView):
     """Receive a Tencent Chat callback (any ``CallbackCommand``) and answer in Tencent's envelope.
 
@@ -98,6 +87,22 @@ class CallbackView(APIView):
     http_method_names = ("post",)
     # Tencent's endpoint, not part of the API that other services call.
     schema = None
+
+    @classmethod
+    def as_view(cls, **initkwargs: Any) -> Any:
+        """The view function, marked once here rather than by method decorators, which would
+        wrap ``dispatch`` again on every request.
+
+        * Tencent cannot send a CSRF token; the request is authenticated by its Sign instead.
+          DRF's ``as_view()`` already exempts API views (``csrf_exempt``).
+        * Ingest owns its transactions: under ATOMIC_REQUESTS its signals would wait for the
+          whole request, and an exception after ingest (in a middleware, say) would roll back
+          a valid message that Tencent will not send again.
+        * Tencent has no session; LoginRequiredMiddleware would answer it with a redirect to
+          a login page.
+        """
+        view = super().as_view(**initkwargs)
+        return login_not_required(transaction.non_atomic_requests(view))
 
     def post(self, request: Request) -> HttpResponse | Response:
         inbound = _inbound_request(request._request)

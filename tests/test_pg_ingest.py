@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from ipaddress import IPv4Address, IPv6Address
 from typing import Any
 
 import pytest
 from django.db import connection
+from django.test import Client
 
 from officialaccount_webhook import pg_ingest
 from officialaccount_webhook.ingest import InboundRequest, _new_delivery, _new_message
@@ -17,7 +19,10 @@ pytestmark = pytest.mark.django_db
 
 
 def _adapted(value: Any) -> Any:
-    # psycopg's Jsonb wrapper has no equality of its own: compare what it wraps.
+    # psycopg's Jsonb wrapper has no equality of its own: compare what it wraps. An address
+    # goes as text, which PostgreSQL reads as the inet column's value.
+    if isinstance(value, IPv4Address | IPv6Address):
+        return (str, str(value))
     return (type(value), getattr(value, "obj", value))
 
 
@@ -105,3 +110,17 @@ def test_a_duplicate_whose_message_goes_meanwhile_takes_the_portable_path(
     second = OfficialAccountMessage.objects.get()
     assert second.pk != first.pk
     assert second.deliveries.get().outcome == CallbackDelivery.Outcome.ACCEPTED
+
+
+@pytest.mark.parametrize(
+    ("client_ip", "remote_addr"),
+    [("203.0.113.7", "127.0.0.1"), ("2001:db8::7", "2001:db8::1"), ("", "")],
+)
+def test_addresses_are_stored_as_sent(post_callback: Any, client_ip: str, remote_addr: str) -> None:
+    """Addresses go to PostgreSQL as text (``_db_value``); what is stored is the address."""
+    query = callback_query() | {"ClientIP": client_ip}
+    response = post_callback(sample("text"), query, client=Client(REMOTE_ADDR=remote_addr))
+    assert response.status_code == 200
+    message = OfficialAccountMessage.objects.get()
+    assert message.client_ip == (client_ip or None)
+    assert message.deliveries.get().remote_addr == (remote_addr or None)
