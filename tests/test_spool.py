@@ -23,7 +23,14 @@ from officialaccount_webhook import spool
 from officialaccount_webhook.models import CallbackDelivery, OfficialAccountMessage
 from officialaccount_webhook.protocol import AFTER_SEND_MSG
 from officialaccount_webhook.signals import message_received
-from tests.conftest import TOKEN, callback_query, callback_url, element_samples, sample
+from tests.conftest import (
+    TOKEN,
+    callback_query,
+    callback_url,
+    element_samples,
+    sample,
+    subprocess_database_url,
+)
 from tests.settings import SIGNED_APP
 
 
@@ -356,3 +363,33 @@ def test_a_read_only_database_is_spooled_too(spool_dir: Path) -> None:
     assert spool.pending(spool_dir) == 1
     call_command("officialaccount_drain_spool", stdout=StringIO())
     assert OfficialAccountMessage.objects.count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="a terminated PostgreSQL session; CI runs it there"
+)
+def test_a_connection_that_died_between_requests_is_spooled_then_replaced(
+    spool_dir: Path,
+) -> None:
+    """Without CONN_HEALTH_CHECKS (docs/operations.md) a persistent connection that died since
+    the last request fails that request's insert: the callback is spooled, not lost, and the
+    next request gets a new connection."""
+    import psycopg
+
+    assert post(sample("text") | {"MsgKey": "before"}).status_code == 200
+    connection.ensure_connection()
+    with psycopg.connect(subprocess_database_url(), autocommit=True) as other:
+        other.execute("SELECT pg_terminate_backend(%s)", [connection.connection.info.backend_pid])
+    try:
+        response = post(sample("text") | {"MsgKey": "while-dead"})
+        assert (response.status_code, response.json()["ActionStatus"]) == (200, "OK")
+        assert spool.pending(spool_dir) == 1
+        # What Django does at the end of every request (the test client skips it).
+        connection.close_if_unusable_or_obsolete()
+        assert post(sample("text") | {"MsgKey": "after"}).status_code == 200
+    finally:
+        connection.close()
+    call_command("officialaccount_drain_spool", stdout=StringIO())
+    stored = set(OfficialAccountMessage.objects.values_list("msg_key", flat=True))
+    assert stored == {"before", "while-dead", "after"}
