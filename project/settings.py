@@ -13,11 +13,14 @@ environment, and nothing secret is in this file:
   this folder.
 * ``OFFICIALACCOUNT_SPOOL_DIR``: where callbacks wait while the database is unreachable.
   Default: ``spool/`` in this folder.
+* ``OFFICIALACCOUNT_SIGNAL_MODE``: ``on_commit`` (the default: receivers run in the request) or
+  ``task`` (a worker runs them: ``python manage.py db_worker``).
 * ``DJANGO_SECRET_KEY``: required when ``DJANGO_DEBUG`` is off.
 * ``DJANGO_DEBUG``: ``1``/``true`` (the default, for local use) or ``0``/``false``.
 * ``DJANGO_ALLOWED_HOSTS``: comma-separated host names.
 """
 
+import importlib.util
 import os
 from pathlib import Path
 
@@ -63,7 +66,12 @@ INSTALLED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "officialaccount_webhook",
+    # For OFFICIALACCOUNT_SIGNAL_MODE=task: django-tasks-db's database backend and its worker,
+    # on the backport of Django's Tasks framework where Django has none (5.2).
+    *([] if importlib.util.find_spec("django.tasks") else ["django_tasks"]),
+    "django_tasks_db",
 ]
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
@@ -145,6 +153,7 @@ SPECTACULAR_SETTINGS = {
 _sdk_app_id = os.environ.get("TENCENT_CHAT_SDKAPPID", "").strip()
 OFFICIALACCOUNT_WEBHOOK = {
     "SPOOL_DIR": os.environ.get("OFFICIALACCOUNT_SPOOL_DIR") or str(BASE_DIR / "spool"),
+    "SIGNAL_MODE": os.environ.get("OFFICIALACCOUNT_SIGNAL_MODE") or "on_commit",
     "APPS": (
         {
             _sdk_app_id: {

@@ -26,6 +26,7 @@ print(json.dumps({
     "name": str(database["NAME"]),
     "debug": settings.DEBUG,
     "hosts": settings.ALLOWED_HOSTS,
+    "signal_mode": get_settings().signal_mode,
 }))
 """
 
@@ -34,7 +35,7 @@ def manage(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
     clean = {
         k: v
         for k, v in os.environ.items()
-        if not k.startswith(("TENCENT_CHAT_", "DJANGO_", "DATABASE_URL"))
+        if not k.startswith(("TENCENT_CHAT_", "DJANGO_", "DATABASE_URL", "OFFICIALACCOUNT_"))
     }
     return subprocess.run(
         [sys.executable, "manage.py", *args],
@@ -101,6 +102,16 @@ def test_rest_settings_from_the_environment() -> None:
     assert config["apps"] == {
         "1400000000": [[], "s3cret", "ops", "singapore", "http://127.0.0.1:9000"]
     }
+
+
+def test_signal_mode_from_the_environment_with_a_worker_ready() -> None:
+    assert show()["signal_mode"] == "on_commit"
+    assert show(OFFICIALACCOUNT_SIGNAL_MODE="task")["signal_mode"] == "task"
+    # The task backend is installed and configured: no task-mode warning (W010 to W012).
+    result = manage("check", OFFICIALACCOUNT_SIGNAL_MODE="task")
+    assert result.returncode == 0, result.stderr
+    assert "officialaccount_webhook.W01" not in result.stderr
+    assert "db_worker" in manage("help").stdout
 
 
 def test_the_version_moves_with_the_changelog() -> None:
