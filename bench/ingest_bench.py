@@ -10,21 +10,24 @@ never point it at data you keep), for each server it:
 2. drives it with wrk from loopback: signed, realistic callbacks (the nine samples), unique
    MsgKeys, and a --duplicates share of repeats;
 3. prints requests/s and p50/p99 latency;
-4. checks that the rows stored equal the distinct MsgKeys acknowledged (for the webhook).
+4. for the webhook, checks that every MsgKey acknowledged was stored once, with one accepted
+   delivery record, that every answer was a 2xx, and that nothing waits in the spool.
 
-The servers: the example project's webhook; bench/baseline, the plain view that only does
+The servers: the example project's webhook, alone and with a message_received receiver
+connected (bench/with_receiver.py); bench/baseline, the plain view that only does
 Model.objects.create, as startproject sets it up (a database connection per request); and the
 same plain view with the example project's connection settings (persistent connections), so
-that only the views differ. It prints the webhook's ratio to each.
+that only the views differ. It prints the webhook's ratio to each baseline.
 
-With --prefill N it measures the webhook only: on an empty table, then again with N more
-messages in it, and prints both figures, to show whether the per-request cost stays flat as
-the table grows. Needs wrk (`apt-get install wrk`).
+With --prefill N it measures the webhook only, with one server throughout: on an empty table,
+then again once N more messages are in it, and prints both figures, to show whether the
+per-request cost stays flat as the table grows. Needs wrk (`apt-get install wrk`).
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import re
@@ -34,12 +37,17 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlencode, urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/officialaccount_ingest_bench"
+MESSAGES = "officialaccount_webhook_officialaccountmessage"
+DELIVERIES = "officialaccount_webhook_callbackdelivery"
+BASELINE = "baseline_baselinemessage"
 TOKEN = "bench-token"
 SDK_APP_ID = "1400000000"
 
@@ -60,10 +68,12 @@ function init(args)
   run = tonumber(args[1]) or 0
   math.randomseed(id * 7919 + run)
   counter = 0
+  built = 0
   sent = {}
 end
 
 function request()
+  built = built + 1
   local key
   if counter > 0 and math.random() < duplicates then
     key = sent[math.random(counter)]
@@ -78,8 +88,13 @@ end
 
 function done(summary, latency, requests)
   local distinct = 0
-  for _, thread in ipairs(threads) do distinct = distinct + thread:get("counter") end
+  local built = 0
+  for _, thread in ipairs(threads) do
+    distinct = distinct + thread:get("counter")
+    built = built + thread:get("built")
+  end
   io.write(string.format("DISTINCT_SENT %d\\n", distinct))
+  io.write(string.format("IN_FLIGHT %d\\n", built - summary.requests))
   io.write(string.format("P50_US %d\\nP99_US %d\\n", latency:percentile(50), latency:percentile(99)))
   io.write(string.format("NON_2XX %d\\n", summary.errors.status))
 end
@@ -139,22 +154,25 @@ def prefill(url: str, rows: int) -> None:
     print(f"  ({rows:,} messages added in {time.monotonic() - began:.0f} s)")
 
 
-def count(url: str, table: str, run: int) -> int:
-    """Rows whose MsgKey the given wrk run made (see request() in the Lua script)."""
+def key_pattern(wrk_run: int) -> str:
+    """The MsgKeys the given wrk run made (see request() in the Lua script)."""
+    return f"^{wrk_run}0[0-9]{{8}}_1_1717000000$"
+
+
+def count(url: str, table: str, wrk_run: int) -> int:
     import psycopg
 
     with psycopg.connect(url) as connection:
         row = connection.execute(
             f"SELECT count(*) FROM {table} WHERE msg_key ~ %s",
-            [f"^{run}0[0-9]{{8}}_1_1717000000$"],
+            [key_pattern(wrk_run)],
         ).fetchone()
         return int(row[0]) if row else 0
 
 
-def run(
-    name: str, settings: str, url: str, args: argparse.Namespace, spool: Path, wrk_run: int = 2
-) -> dict[str, float]:
-    """Serve ``settings`` under gunicorn and measure it; ``wrk_run`` keeps each run's keys apart."""
+@contextmanager
+def serve(settings: str, url: str, workers: int, spool: Path) -> Iterator[int]:
+    """gunicorn serving ``settings`` with ``workers`` sync workers; yields its port."""
     port = free_port()
     env = os.environ | {
         "DJANGO_SETTINGS_MODULE": settings,
@@ -166,20 +184,15 @@ def run(
         "TENCENT_CHAT_CALLBACK_TOKEN": TOKEN,
         "OFFICIALACCOUNT_SPOOL_DIR": str(spool),
     }
+    application = (
+        "django.core.wsgi:get_wsgi_application()"
+        if settings.startswith("bench.baseline")
+        else "project.wsgi:application"
+    )
     server = subprocess.Popen(
         [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "project.wsgi:application"
-            if settings.startswith("project")
-            else "django.core.wsgi:get_wsgi_application()",
-            "--workers",
-            str(args.workers),
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--log-level",
-            "warning",
+            *(sys.executable, "-m", "gunicorn", application, "--workers", str(workers)),
+            *("--bind", f"127.0.0.1:{port}", "--log-level", "warning"),
         ],
         cwd=ROOT,
         env=env,
@@ -191,81 +204,111 @@ def run(
                 break
             except OSError:
                 time.sleep(0.2)
-        import hashlib
-
-        request_time = str(int(time.time()))
-        query = urlencode(
-            {
-                "SdkAppid": SDK_APP_ID,
-                "CallbackCommand": "OfficialAccount.CallbackAfterSendMsg",
-                "contenttype": "json",
-                "ClientIP": "203.0.113.7",
-                "OptPlatform": "RESTAPI",
-                "Sign": hashlib.sha256(f"{TOKEN}{request_time}".encode()).hexdigest(),
-                "RequestTime": request_time,
-            }
-        )
-        samples = sorted((ROOT / "officialaccount_webhook" / "samples").glob("*.json"))
-        bodies = []
-        for path in samples:
-            body = json.loads(path.read_text())
-            body["MsgKey"] = "__MSGKEY__"
-            bodies.append(json.dumps(body, ensure_ascii=False))
-        script = WRK_SCRIPT.replace("{BODIES}", "{" + ",".join(map(lua_string, bodies)) + "}")
-        script = script.replace("{DUPLICATES}", str(args.duplicates))
-        with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as lua:
-            lua.write(script)
-        # Warm up the workers and their connections, then measure.
-        wrk = [
-            "wrk",
-            "-t",
-            "2",
-            "-c",
-            str(args.connections),
-            "-s",
-            lua.name,
-            "--latency",
-            f"http://127.0.0.1:{port}/webhooks/tencent-chat/?{query}",
-        ]
-        subprocess.run(
-            [*wrk[:1], "-d", "3", *wrk[1:], "--", str(wrk_run + 50)],
-            capture_output=True,
-            check=True,
-        )
-        table = (
-            "officialaccount_webhook_officialaccountmessage"
-            if settings.startswith("project")
-            else "baseline_baselinemessage"
-        )
-        output = subprocess.run(
-            [*wrk[:1], "-d", str(args.duration), *wrk[1:], "--", str(wrk_run)],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout
-        # Counted by key, so that warm-up requests still in flight cannot be mistaken for these.
-        time.sleep(1)
-        stored = count(url, table, wrk_run)
+        yield port
     finally:
         server.terminate()
         server.wait(timeout=30)
-    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))  # type: ignore[union-attr]
-    p50 = int(re.search(r"P50_US (\d+)", output).group(1)) / 1000  # type: ignore[union-attr]
-    p99 = int(re.search(r"P99_US (\d+)", output).group(1)) / 1000  # type: ignore[union-attr]
-    non_2xx = int(re.search(r"NON_2XX (\d+)", output).group(1))  # type: ignore[union-attr]
-    distinct = int(re.search(r"DISTINCT_SENT (\d+)", output).group(1))  # type: ignore[union-attr]
-    print(
-        f"  {name:<9} {rate:8.1f} requests/s   p50 {p50:6.1f} ms   p99 {p99:6.1f} ms   "
-        f"non-2xx {non_2xx}   distinct keys sent {distinct}, rows stored {stored}"
+
+
+def wrk_script(duplicates: float) -> str:
+    """The Lua script's path: the nine samples, each MsgKey replaced per request."""
+    bodies = []
+    for path in sorted((ROOT / "officialaccount_webhook" / "samples").glob("*.json")):
+        body = json.loads(path.read_text())
+        body["MsgKey"] = "__MSGKEY__"
+        bodies.append(json.dumps(body, ensure_ascii=False))
+    script = WRK_SCRIPT.replace("{BODIES}", "{" + ",".join(map(lua_string, bodies)) + "}")
+    script = script.replace("{DUPLICATES}", str(duplicates))
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as lua:
+        lua.write(script)
+    return lua.name
+
+
+def signed_query() -> str:
+    request_time = str(int(time.time()))
+    return urlencode(
+        {
+            "SdkAppid": SDK_APP_ID,
+            "CallbackCommand": "OfficialAccount.CallbackAfterSendMsg",
+            "contenttype": "json",
+            "ClientIP": "203.0.113.7",
+            "OptPlatform": "RESTAPI",
+            "Sign": hashlib.sha256(f"{TOKEN}{request_time}".encode()).hexdigest(),
+            "RequestTime": request_time,
+        }
     )
-    return {
-        "rate": rate,
-        "p50": p50,
-        "p99": p99,
-        "distinct": distinct,
+
+
+def measure(
+    name: str, port: int, table: str, url: str, args: argparse.Namespace, wrk_run: int
+) -> dict[str, float]:
+    """A 3 s warm-up, then ``args.duration`` seconds measured; ``wrk_run`` keeps each run's
+    keys apart (the warm-up's are another run's)."""
+    wrk = ["wrk", "-t", "2", "-c", str(args.connections), "-s", args.lua, "--latency"]
+    target = f"http://127.0.0.1:{port}/webhooks/tencent-chat/?{signed_query()}"
+    subprocess.run(
+        [*wrk, "-d", "3", target, "--", str(wrk_run + 50)], capture_output=True, check=True
+    )
+    output = subprocess.run(
+        [*wrk, "-d", str(args.duration), target, "--", str(wrk_run)],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    time.sleep(1)  # the requests in flight when wrk stopped
+    stored = count(url, table, wrk_run)
+
+    def field(label: str) -> float:
+        return float(re.search(rf"{label}\s+([\d.]+)", output).group(1))  # type: ignore[union-attr]
+
+    result = {
+        "rate": field("Requests/sec:"),
+        "p50": field("P50_US") / 1000,
+        "p99": field("P99_US") / 1000,
+        "non_2xx": field("NON_2XX"),
+        "distinct": field("DISTINCT_SENT"),
+        "in_flight": field("IN_FLIGHT"),
         "stored": stored,
-        "non_2xx": non_2xx,
+        "wrk_run": wrk_run,
     }
+    print(
+        f"  {name:<34} {result['rate']:7.1f} requests/s   p50 {result['p50']:5.1f} ms   "
+        f"p99 {result['p99']:5.1f} ms   non-2xx {result['non_2xx']:.0f}   "
+        f"distinct keys sent {result['distinct']:.0f}, rows stored {stored}"
+    )
+    return result
+
+
+def audit(url: str, result: dict[str, float], spool: Path) -> list[str]:
+    """What would show a callback lost or stored twice in the webhook's run."""
+    import psycopg
+
+    problems = []
+    if result["non_2xx"]:
+        problems.append(f"{result['non_2xx']:.0f} answers were not 2xx")
+    # wrk counts a key when it builds a request; a request still in flight when wrk stopped
+    # may or may not have been stored. Every other key was acknowledged, so must be stored.
+    if not result["distinct"] - result["in_flight"] <= result["stored"] <= result["distinct"]:
+        problems.append(
+            f"{result['stored']} rows for {result['distinct']:.0f} distinct keys sent "
+            f"({result['in_flight']:.0f} requests in flight at the end)"
+        )
+    parked = [path for path in spool.rglob("*") if path.is_file()]
+    if parked:
+        problems.append(f"{len(parked)} callbacks waiting in the spool, not stored")
+    with psycopg.connect(url) as connection:
+        row = connection.execute(
+            f"""
+            SELECT count(*) FROM {MESSAGES} m WHERE m.msg_key ~ %s AND (
+                SELECT count(*) FROM {DELIVERIES} d
+                WHERE d.message_id = m.id AND d.outcome = 'accepted'
+            ) <> 1
+            """,
+            [key_pattern(int(result["wrk_run"]))],
+        ).fetchone()
+    if row and row[0]:
+        problems.append(f"{row[0]} messages without exactly one accepted delivery record")
+    return problems
 
 
 def main() -> None:
@@ -282,53 +325,56 @@ def main() -> None:
         sys.exit("This benchmark drives the servers with wrk: apt-get install wrk")
     url = os.environ.get("BENCH_DATABASE_URL") or DEFAULT_URL
     prepare_database(url)
+    args.lua = wrk_script(args.duplicates)
     print(
         f"gunicorn {args.workers} sync workers, wrk {args.connections} connections, "
         f"{args.duration} s, {args.duplicates:.0%} duplicates:"
     )
-    with tempfile.TemporaryDirectory() as spool:
-        ours = run("webhook", "project.settings", url, args, Path(spool))
-        runs = [ours]
+    with tempfile.TemporaryDirectory() as spool_dir:
+        spool = Path(spool_dir)
+        checked = []
         if args.prefill:
-            prefill(url, args.prefill)
-            grown = run(
-                f"webhook, {args.prefill:,} rows more",
-                "project.settings",
-                url,
-                args,
-                Path(spool),
-                3,
-            )
-            runs.append(grown)
+            # One server throughout: its workers and their connections live on while the
+            # table grows.
+            with serve("project.settings", url, args.workers, spool) as port:
+                empty = measure("webhook, empty table", port, MESSAGES, url, args, 2)
+                prefill(url, args.prefill)
+                grown = measure(
+                    f"webhook, {args.prefill:,} rows more", port, MESSAGES, url, args, 3
+                )
+            checked = [empty, grown]
             print(
-                f"  with {args.prefill:,} more rows: {grown['rate'] / ours['rate']:.2f} of the "
-                f"rate, p99 {grown['p99']:.1f} ms against {ours['p99']:.1f} ms"
+                f"  with {args.prefill:,} more rows: {grown['rate'] / empty['rate']:.2f} of the "
+                f"rate, p99 {grown['p99']:.1f} ms against {empty['p99']:.1f} ms"
             )
         else:
-            naive = run(
-                "baseline (startproject)", "bench.baseline.settings", url, args, Path(spool)
+            runs = (
+                ("webhook", "project.settings", MESSAGES),
+                ("webhook, a receiver connected", "bench.with_receiver", MESSAGES),
+                ("baseline as startproject sets it up", "bench.baseline.settings", BASELINE),
+                ("baseline with the same connections", "bench.baseline.same_connections", BASELINE),
             )
-            same = run(
-                "baseline (same connections)",
-                "bench.baseline.same_connections",
-                url,
-                args,
-                Path(spool),
-                5,
-            )
-            print(
-                f"  ratio to the baseline as startproject sets it up: {ours['rate'] / naive['rate']:.2f}"
-            )
-            print(
-                f"  ratio to the baseline with the same connections:  {ours['rate'] / same['rate']:.2f}"
-            )
-    # wrk counts a key when it builds a request; the last ones, one per connection at most,
-    # may never be sent before the run ends. The unique constraint rules out doubles.
-    for result in runs:
-        unsent = result["distinct"] - result["stored"]
-        if not (result["non_2xx"] == 0 and 0 <= unsent <= args.connections):
-            sys.exit("  webhook: ROWS AND DISTINCT KEYS DIFFER, or some answers were not 2xx")
-    print("  webhook: every distinct MsgKey sent was stored once")
+            results = []
+            for wrk_run, (name, settings, table) in enumerate(runs, start=2):
+                with serve(settings, url, args.workers, spool) as port:
+                    results.append(measure(name, port, table, url, args, wrk_run))
+            ours, with_receiver, naive, same = results
+            checked = [ours, with_receiver]
+            for name, baseline in (
+                ("as startproject sets it up", naive),
+                ("with the same connections", same),
+            ):
+                print(
+                    f"  ratio to the baseline {name}: {ours['rate'] / baseline['rate']:.2f} "
+                    f"(with a receiver connected: {with_receiver['rate'] / baseline['rate']:.2f})"
+                )
+        problems = [problem for result in checked for problem in audit(url, result, spool)]
+    if problems:
+        sys.exit("  webhook: " + "; ".join(problems))
+    print(
+        "  webhook: every acknowledged MsgKey stored once, with one accepted delivery record; "
+        "all answers 2xx; the spool empty"
+    )
 
 
 if __name__ == "__main__":

@@ -37,7 +37,8 @@ def send_message_received(message: OfficialAccountMessage) -> bool:
     try:
         # Recorded even when every receiver succeeded: a message with no signalled_at is one
         # whose signal never went out (a crash after commit), for replay --unsignalled.
-        OfficialAccountMessage.objects.filter(pk=message.pk).update(
+        # The message's own database: a worker may have read it through another alias.
+        OfficialAccountMessage.objects.using(message._state.db).filter(pk=message.pk).update(
             receiver_error=error, receiver_failed_at=failed_at, signalled_at=now
         )
     except DatabaseError:

@@ -132,9 +132,8 @@ def _store_message(
         request, command=event.command, outcome="", sdk_app_id=sdk_app_id, body=event.payload
     )
     if connections[using].vendor == "postgresql" and not request.spool_record:
-        stored = insert_message_and_delivery(using, message, delivery)
-        if stored is not None:
-            created = stored
+        created = insert_message_and_delivery(using, message, delivery)
+        if created is not None:
             _schedule_signals(using, message, created, delivery, event.payload)
             return delivery
     with transaction.atomic(using=using):
@@ -159,7 +158,7 @@ def _schedule_signals(
     # A message that no receiver listens for was marked signalled when it was stored.
     if send_received and message.signalled_at is None:
         message_received_after_commit(using, message)
-    _schedule_callback_received(using, delivery, message.sdk_app_id, payload)
+    callback_received_after_commit(using, delivery, message.sdk_app_id, payload)
 
 
 def _new_message(
@@ -249,14 +248,8 @@ def _hand_on(
         sdk_app_id=sdk_app_id,
         body=event.payload,
     )
-    _schedule_callback_received(using, delivery, sdk_app_id, event.payload)
+    callback_received_after_commit(using, delivery, sdk_app_id, event.payload)
     return delivery
-
-
-def _schedule_callback_received(
-    using: str, delivery: CallbackDelivery, sdk_app_id: int, payload: dict[str, Any]
-) -> None:
-    callback_received_after_commit(using, delivery, sdk_app_id, payload)
 
 
 def _create_delivery(using: str, request: InboundRequest, **fields: Any) -> CallbackDelivery:

@@ -13,9 +13,11 @@ stored message. That lookup is a statement of its own, planned each time: in the
 statement, a plan made while the table was small can keep scanning an index of the whole table
 (sdk_app_id's) for as long as the connection lives.
 
-Idempotency stays with the unique constraint. In the rare race where the conflicting row
-belongs to a transaction that has not committed, or rolled back, the lookup finds no row and
-nothing is stored; the caller then takes the portable path, which waits for it.
+Idempotency stays with the unique constraint: an insert that meets a conflicting row of a
+transaction still in progress waits for it, then inserts (it rolled back) or finds the
+conflict (it committed). The lookup can still find no row if the stored message was deleted
+between the two statements (a prune): nothing is stored, and the caller takes the portable
+path, which stores the message again.
 """
 
 from __future__ import annotations
@@ -56,10 +58,6 @@ def _fields() -> tuple[list[Field[Any, Any]], list[Field[Any, Any]]]:
     )
 
 
-# Fields whose value the ORM hands to the driver unchanged when it is a str, a bool or None.
-_PLAIN_FIELDS = (CharField, TextField, BooleanField)
-
-
 def _db_value(field: Field[Any, Any], value: Any, connection: BaseDatabaseWrapper) -> Any:
     """What the ORM would send for ``value``: ``get_db_prep_save``, skipped where it changes
     nothing (most columns of a new row), since it costs more per call than anything else here.
@@ -67,11 +65,22 @@ def _db_value(field: Field[Any, Any], value: Any, connection: BaseDatabaseWrappe
     An IP address stays the canonical string ``protocol.parse_ip`` made of it: PostgreSQL reads
     it as the column's inet, where the ORM would parse it into an ``ipaddress`` object first.
     """
-    if value is None or (isinstance(field, _PLAIN_FIELDS) and type(value) in (str, bool)):
-        return value
-    if isinstance(field, GenericIPAddressField) and type(value) is str:
+    kind = type(value)
+    if (
+        value is None
+        or (kind is str and isinstance(field, CharField | TextField | GenericIPAddressField))
+        or (kind is bool and isinstance(field, BooleanField))
+    ):
         return value
     return field.get_db_prep_save(value, connection)
+
+
+def _cast(field: Field[Any, Any], connection: BaseDatabaseWrapper) -> str:
+    """The type to cast a SELECT-list parameter to: the column's, less a varchar's length, so
+    that a value too long fails as it would in an INSERT instead of being cut short."""
+    if isinstance(field, CharField):
+        return str(connection.ops.cast_char_field_without_max_length)
+    return str(field.cast_db_type(connection))
 
 
 @cache
@@ -87,7 +96,7 @@ def _statements(using: str) -> tuple[str, str]:
     delivery_columns = ", ".join(quote(str(f.column)) for f in delivery_fields)
     # A parameter in a SELECT list has no column to take its type from: say it (a NULL
     # would otherwise be text, which an inet or jsonb column refuses).
-    delivery_values = ", ".join(f"%s::{f.cast_db_type(connection)}" for f in delivery_fields)
+    delivery_values = ", ".join(f"%s::{_cast(f, connection)}" for f in delivery_fields)
     # Only quoted identifiers and types from the models go into the text; every value is a
     # parameter.
     new = f"""
@@ -111,15 +120,15 @@ def _statements(using: str) -> tuple[str, str]:
 
 
 def _cursor(connection: BaseDatabaseWrapper) -> CursorWrapper:
-    """A cursor that binds parameters on the server, so that psycopg prepares the statement.
+    """A cursor that binds parameters on the server, so that psycopg can prepare the statement.
 
-    Django binds parameters on the client by default, and PostgreSQL then parses and plans
-    this statement for every request: a third of its cost. With server-side binding psycopg
-    prepares a statement it has run five times (``prepare_threshold``), per connection. Set
-    ``"prepare_threshold": None`` in the database's OPTIONS to turn that off, as a connection
-    pooler that cannot keep prepared statements (PgBouncer before 1.21 in transaction mode)
-    needs. The cursor is wrapped as Django wraps its own, so errors arrive as Django's
-    exceptions and query logging and execute_wrapper() hooks still see the statement.
+    Django binds parameters on the client, and PostgreSQL then parses and plans this statement
+    for every request: a third of its cost. With server-side binding, psycopg 3 prepares a
+    statement once it has run it ``prepare_threshold`` times on a connection. Django sets that
+    to None (never) unless the database's OPTIONS set it, for connection poolers that cannot
+    keep prepared statements; docs/operations.md says when to set it. The cursor is wrapped as
+    Django wraps its own, so errors arrive as Django's exceptions, and query logging and
+    execute_wrapper() hooks still see the statement.
     """
     # Imported here: a project on SQLite alone need not have a PostgreSQL driver.
     from django.db.backends.postgresql.psycopg_any import is_psycopg3

@@ -32,10 +32,11 @@ class ReceiverFailed(Exception):
 
     The receiver's own exception was already logged with its traceback, and for
     ``message_received`` recorded on the message (``receiver_error``), where replay finds it.
-    This one names only what was sent, and is raised without the receiver's exception
-    (``from None``), so that the task backend does not store or log the same traceback, and
-    whatever it held, again. Failing the task does not retry it: the Tasks framework has no
-    retries, and ``officialaccount_replay --failed`` is the way to send again.
+    This one names only what was sent, and carries nothing of the receiver's exception (it is
+    raised outside any ``except``, so it has no cause or context either), so that the task
+    backend does not store or log the same traceback, and whatever it held, again. Failing the
+    task does not retry it: the Tasks framework has no retries, and ``officialaccount_replay
+    --failed`` is the way to send again.
     """
 
 
@@ -50,6 +51,11 @@ _task: Callable[[Callable[..., None]], Any] = framework().task(
 @_task
 def send_message_received(using: str, message_id: int) -> None:
     message = _find(OfficialAccountMessage, using, message_id, "message_received")
+    if message is not None and message.signalled_at is not None:
+        # Sent meanwhile, by officialaccount_replay --unsignalled while this task waited in
+        # its queue: the task is enqueued only for a message not yet signalled.
+        logger.info("message_received was sent for message %s before its task ran", message_id)
+        return
     if message is not None and not dispatch.send_message_received(message):
         raise _failed("message_received", f"message {message_id}", "the message's receiver_error")
 

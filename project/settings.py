@@ -106,8 +106,9 @@ DATABASES = {
         os.environ.get("DATABASE_URL") or f"sqlite:///{BASE_DIR / 'db.sqlite3'}",
         # Reusing connections saves a connect per callback. No CONN_HEALTH_CHECKS: they cost
         # a round trip per request, and a connection that died since the last request fails
-        # only that request's insert, which the spool keeps (SPOOL_DIR below), while Django
-        # drops the connection and opens a new one for the next request.
+        # only that request's insert, which the spool keeps (SPOOL_DIR below: schedule
+        # officialaccount_drain_spool), while Django opens a new one for the next request.
+        # Without a spool, keep health checks on (docs/operations.md).
         conn_max_age=60,
     )
 }
@@ -117,8 +118,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
             # A database that hangs must fail fast enough to spool within Tencent's 2 seconds.
             "connect_timeout": 2,
             # Lets the webhook's insert be prepared once per connection instead of planned per
-            # request (docs/operations.md). Remove it behind a pooler that cannot keep
-            # prepared statements, such as PgBouncer before 1.21 in transaction mode.
+            # request (psycopg 3; docs/operations.md). Remove it behind a pooler in transaction
+            # mode, unless it is PgBouncer 1.21+ with max_prepared_statements above 0.
             "prepare_threshold": 5,
         }
     )

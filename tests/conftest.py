@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 import pytest
 from django.db import connection
@@ -76,7 +76,7 @@ def subprocess_database_url() -> str:
     """A URL for the test database, for the processes a test starts (tests.settings reads it)."""
     settings = connection.settings_dict
     host, port = settings["HOST"] or "127.0.0.1", settings["PORT"] or 5432
-    user = f"{settings['USER']}:{settings['PASSWORD'] or ''}"
+    user = f"{quote(settings['USER'] or '', safe='')}:{quote(settings['PASSWORD'] or '', safe='')}"
     return f"postgres://{user}@{host}:{port}/{settings['NAME']}"
 
 

@@ -6,13 +6,13 @@ from ipaddress import IPv4Address, IPv6Address
 from typing import Any
 
 import pytest
-from django.db import connection
+from django.db import DataError, connection, transaction
 from django.test import Client
 
 from officialaccount_webhook import pg_ingest
 from officialaccount_webhook.ingest import InboundRequest, _new_delivery, _new_message
 from officialaccount_webhook.models import CallbackDelivery, OfficialAccountMessage
-from officialaccount_webhook.protocol import CallbackQuery, parse_event
+from officialaccount_webhook.protocol import AFTER_SEND_MSG, CallbackQuery, parse_event
 from tests.conftest import callback_query, element_samples, sample
 
 pytestmark = pytest.mark.django_db
@@ -56,26 +56,39 @@ def _prepared_statements() -> list[str]:
 
 
 @pytest.fixture
-def prepare_threshold() -> Any:
-    """Set psycopg's prepare_threshold on this test's connection, as the OPTIONS key would."""
+def prepare_threshold(transactional_db: None) -> Any:
+    """A fresh connection (none of its statements prepared yet) with psycopg's
+    prepare_threshold set as the database's OPTIONS would set it."""
     if connection.vendor != "postgresql":
         pytest.skip("prepared statements are PostgreSQL's; CI runs this there")
-    connection.ensure_connection()
-    raw = connection.connection
-    before = raw.prepare_threshold
-    raw.execute("DEALLOCATE ALL")
-    raw._prepared.clear()  # psycopg's own record of what it prepared
-    yield lambda threshold: setattr(raw, "prepare_threshold", threshold)
-    raw.prepare_threshold = before
+    options = connection.settings_dict["OPTIONS"]
+    before = dict(options)
+
+    def set_threshold(threshold: int | None) -> None:
+        options["prepare_threshold"] = threshold
+        connection.close()
+        connection.ensure_connection()
+
+    yield set_threshold
+    options.clear()
+    options.update(before)
+    connection.close()
+
+
+def _post_three(post_callback: Any, msg_keys: list[str]) -> None:
+    for msg_key in msg_keys:
+        assert post_callback(sample("text") | {"MsgKey": msg_key}).status_code == 200
 
 
 def test_the_insert_is_prepared_when_the_database_options_allow_it(
     post_callback: Any, prepare_threshold: Any
 ) -> None:
     prepare_threshold(1)
-    for _ in range(3):
-        post_callback(sample("text") | {"MsgKey": f"key-{_}"})
-    assert [s for s in _prepared_statements() if "officialaccount_message_unique_key" in s]
+    _post_three(post_callback, ["k1", "k2", "k1", "k2", "k1"])  # new ones, and duplicates
+    prepared = _prepared_statements()
+    assert [s for s in prepared if "'accepted'" in s]
+    # A duplicate's lookup is planned each time, with the table's size then (pg_ingest.py).
+    assert not [s for s in prepared if "'duplicate'" in s]
 
 
 def test_the_insert_is_not_prepared_with_djangos_default(
@@ -84,9 +97,33 @@ def test_the_insert_is_not_prepared_with_djangos_default(
     """Django turns psycopg's preparing off by default (prepare_threshold None), for poolers
     that cannot keep prepared statements: the webhook follows that."""
     prepare_threshold(None)
-    for _ in range(3):
-        post_callback(sample("text") | {"MsgKey": f"key-{_}"})
+    _post_three(post_callback, ["k1", "k2", "k3"])
     assert not [s for s in _prepared_statements() if "officialaccount_message_unique_key" in s]
+
+
+def test_a_value_of_another_type_gets_the_orms_preparation() -> None:
+    """Only a str in a text column, a bool in a boolean one, skip ``get_db_prep_save``."""
+    text = OfficialAccountMessage._meta.get_field("opt_platform")
+    flag = OfficialAccountMessage._meta.get_field("online_only")
+    assert pg_ingest._db_value(text, True, connection) == "True"
+    assert pg_ingest._db_value(flag, "1", connection) is True
+
+
+def test_a_delivery_value_too_long_for_its_column_fails_instead_of_being_cut() -> None:
+    if connection.vendor != "postgresql":
+        pytest.skip("the one-statement path is PostgreSQL's; CI runs this there")
+    payload = sample("text")
+    # spool_record is at most 80 characters (the portable path stores drained records).
+    request = InboundRequest(
+        query=CallbackQuery.from_query_string(""), remote_addr=None, spool_record="x" * 200
+    )
+    event = parse_event(payload["CallbackCommand"], payload)
+    message = _new_message(1400000000, event, request)  # type: ignore[arg-type]
+    delivery = _new_delivery(
+        request, command=AFTER_SEND_MSG, outcome="", sdk_app_id=1, body=payload
+    )
+    with pytest.raises(DataError), transaction.atomic():
+        pg_ingest.insert_message_and_delivery("default", message, delivery)
 
 
 def test_a_duplicate_whose_message_goes_meanwhile_takes_the_portable_path(

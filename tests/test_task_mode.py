@@ -203,6 +203,22 @@ def test_a_failing_receiver_is_recorded_and_fails_its_task(
     assert "receiver_error" in finished[0].errors[0].traceback
 
 
+def test_a_queued_task_sends_nothing_once_replay_has_sent(
+    post_callback: PostCallback, signal_log: SignalLog
+) -> None:
+    """officialaccount_replay --unsignalled may send a message whose task still waits in the
+    queue; the task, when it runs, finds the message signalled and sends nothing."""
+    with task_mode(DUMMY):
+        post_callback(sample("text"))
+        [(name, _queue, args)] = [task for task in enqueued() if task[0].endswith("received")][:1]
+    assert name == "send_message_received"
+    OfficialAccountMessage.objects.update(received_at=timezone.now() - timedelta(hours=1))
+    call_command("officialaccount_replay", "--unsignalled", stdout=StringIO())
+    assert len(signal_log.received) == 1
+    signal_tasks.send_message_received.call(*args)
+    assert len(signal_log.received) == 1
+
+
 def test_a_task_for_a_deleted_row_logs_and_finishes(caplog: pytest.LogCaptureFixture) -> None:
     with caplog.at_level(logging.WARNING, logger="officialaccount_webhook.signal_tasks"):
         assert signal_tasks.send_message_received.call("default", 987654) is None

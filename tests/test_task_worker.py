@@ -111,12 +111,13 @@ def start_worker(transactional_db: None, tmp_path: Path) -> Iterator[Callable[..
 
 @pytest.fixture
 def task_mode_web() -> Iterator[list[Any]]:
-    """This process plays the web server in task mode, with a receiver connected as the worker
-    has (else nothing would be enqueued). Yields the calls it got: there must be none."""
+    """This process plays the web server in task mode, with a receiver as slow as the worker's
+    connected (else nothing would be enqueued). Yields the calls it got: there must be none."""
     calls: list[Any] = []
 
     def in_the_request(**kwargs: Any) -> None:
         calls.append(kwargs)
+        time.sleep(RECEIVER_SLEEP)  # would hold up the answer, were it called in the request
 
     message_received.connect(in_the_request)
     try:
