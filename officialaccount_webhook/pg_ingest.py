@@ -86,7 +86,7 @@ def _cast(field: Field[Any, Any], connection: BaseDatabaseWrapper) -> str:
 @cache
 def _statements(using: str) -> tuple[str, str]:
     """The two statements' text, built once per database: the same text every time is what
-    lets PostgreSQL reuse the first one's plan (see ``_cursor``)."""
+    lets PostgreSQL reuse the first one's plan (see ``statement_cursor``)."""
     connection = connections[using]
     quote = connection.ops.quote_name
     message_fields, delivery_fields = _fields()
@@ -119,8 +119,9 @@ def _statements(using: str) -> tuple[str, str]:
     return new, duplicate
 
 
-def _cursor(connection: BaseDatabaseWrapper) -> CursorWrapper:
-    """A cursor that binds parameters on the server, so that psycopg can prepare the statement.
+def statement_cursor(connection: BaseDatabaseWrapper) -> CursorWrapper:
+    """On PostgreSQL with psycopg 3, a cursor that binds parameters on the server, so that
+    psycopg can prepare the statement; elsewhere Django's own cursor.
 
     Django binds parameters on the client, and PostgreSQL then parses and plans this statement
     for every request: a third of its cost. With server-side binding, psycopg 3 prepares a
@@ -130,6 +131,8 @@ def _cursor(connection: BaseDatabaseWrapper) -> CursorWrapper:
     Django wraps its own, so errors arrive as Django's exceptions, and query logging and
     execute_wrapper() hooks still see the statement.
     """
+    if connection.vendor != "postgresql":
+        return connection.cursor()
     # Imported here: a project on SQLite alone need not have a PostgreSQL driver.
     from django.db.backends.postgresql.psycopg_any import is_psycopg3
 
@@ -159,7 +162,7 @@ def insert_message_and_delivery(
     delivery_params = [
         _db_value(field, getattr(delivery, field.attname), connection) for field in delivery_fields
     ]
-    with _cursor(connection) as cursor:
+    with statement_cursor(connection) as cursor:
         cursor.execute(
             new,
             [

@@ -13,9 +13,10 @@ from urllib.parse import urlencode
 
 import pytest
 from django.test import Client
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
+from officialaccount_webhook.conf import DEFAULT_MAX_BODY_SIZE
 from officialaccount_webhook.models import OfficialAccountMessage
 from officialaccount_webhook.protocol import AFTER_SEND_MSG
 from officialaccount_webhook.security import compute_sign
@@ -65,6 +66,13 @@ HYPOTHESIS = settings(
 )
 
 
+def _declared_length(headers: dict[str, str]) -> int:
+    try:
+        return int(headers.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return 0  # what Django reads a length that is not a number as
+
+
 @HYPOTHESIS
 @given(
     params=st.lists(st.tuples(param_names, st.text(max_size=40)), max_size=8),
@@ -94,6 +102,10 @@ HYPOTHESIS = settings(
 def test_arbitrary_requests_are_answered_and_store_nothing(
     params: list[tuple[str, str]], body: bytes, content_type: str, headers: dict[str, str]
 ) -> None:
+    # A server hands over what arrived, less than the length declared if the client stopped
+    # early; Django's test client cannot, and fails reading past its body. (A length over
+    # MAX_BODY_SIZE is refused before anything is read.)
+    assume(not len(body) < _declared_length(headers) <= DEFAULT_MAX_BODY_SIZE)
     before = OfficialAccountMessage.objects.count()
     response = post_raw(urlencode(params), body, CONTENT_TYPE=content_type, **headers)
     assert_envelope(response)
