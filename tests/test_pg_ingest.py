@@ -16,6 +16,10 @@ from officialaccount_webhook.protocol import AFTER_SEND_MSG, CallbackQuery, pars
 from tests.conftest import callback_query, element_samples, sample
 
 pytestmark = pytest.mark.django_db
+# The one-statement path, and the prepared statements, are PostgreSQL's.
+postgresql_only = pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="pg_ingest's path is PostgreSQL's; CI runs it there"
+)
 
 
 def _adapted(value: Any) -> Any:
@@ -59,8 +63,6 @@ def _prepared_statements() -> list[str]:
 def prepare_threshold(transactional_db: None) -> Any:
     """A fresh connection (none of its statements prepared yet) with psycopg's
     prepare_threshold set as the database's OPTIONS would set it."""
-    if connection.vendor != "postgresql":
-        pytest.skip("prepared statements are PostgreSQL's; CI runs this there")
     options = connection.settings_dict["OPTIONS"]
     before = dict(options)
 
@@ -80,6 +82,7 @@ def _post_three(post_callback: Any, msg_keys: list[str]) -> None:
         assert post_callback(sample("text") | {"MsgKey": msg_key}).status_code == 200
 
 
+@postgresql_only
 def test_the_insert_is_prepared_when_the_database_options_allow_it(
     post_callback: Any, prepare_threshold: Any
 ) -> None:
@@ -91,6 +94,7 @@ def test_the_insert_is_prepared_when_the_database_options_allow_it(
     assert not [s for s in prepared if "'duplicate'" in s]
 
 
+@postgresql_only
 def test_the_insert_is_not_prepared_with_djangos_default(
     post_callback: Any, prepare_threshold: Any
 ) -> None:
@@ -109,9 +113,8 @@ def test_a_value_of_another_type_gets_the_orms_preparation() -> None:
     assert pg_ingest._db_value(flag, "1", connection) is True
 
 
+@postgresql_only
 def test_a_delivery_value_too_long_for_its_column_fails_instead_of_being_cut() -> None:
-    if connection.vendor != "postgresql":
-        pytest.skip("the one-statement path is PostgreSQL's; CI runs this there")
     payload = sample("text")
     # spool_record is at most 80 characters (the portable path stores drained records).
     request = InboundRequest(
@@ -126,14 +129,13 @@ def test_a_delivery_value_too_long_for_its_column_fails_instead_of_being_cut() -
         pg_ingest.insert_message_and_delivery("default", message, delivery)
 
 
+@postgresql_only
 def test_a_duplicate_whose_message_goes_meanwhile_takes_the_portable_path(
     post_callback: Any,
 ) -> None:
     """The duplicate's lookup is a second statement: if the stored message is deleted between
     the two (a prune), it finds nothing, stores nothing, and the portable path stores the
     message again rather than losing the delivery."""
-    if connection.vendor != "postgresql":
-        pytest.skip("the one-statement path is PostgreSQL's; CI runs this there")
     post_callback(sample("text"))
     first = OfficialAccountMessage.objects.get()
 
