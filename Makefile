@@ -1,7 +1,8 @@
 # One entry point for developers and CI. `make run` starts the example project, `make test`
 # runs the test suite; both create the virtualenv and install requirements.txt first.
 #
-#   make run                     example project on http://127.0.0.1:8000 (SQLite by default)
+#   make run                     example project on http://127.0.0.1:8000 (SQLite by default;
+#                                PORT=8001 for another port)
 #   make test                    the tests (SQLite by default; set DATABASE_URL for PostgreSQL)
 #   make superuser               create an admin login for the example project
 #
@@ -11,6 +12,7 @@ PYTHON ?= python3
 VENV ?= .venv
 # CI runs the tests under coverage: make test TEST_RUNNER="coverage run -m pytest"
 TEST_RUNNER ?= pytest
+PORT ?= 8000
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
@@ -27,7 +29,7 @@ $(STAMP): requirements.txt
 
 run: install
 	$(BIN)/python manage.py migrate
-	$(BIN)/python manage.py runserver 127.0.0.1:8000
+	$(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
 
 test: install
 	$(BIN)/python manage.py makemigrations --check --dry-run

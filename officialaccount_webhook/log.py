@@ -16,15 +16,25 @@ from __future__ import annotations
 
 import logging
 import re
+from urllib.parse import unquote_plus
 
 from .protocol import REDACTED
 
-# The parameter's value runs to the next separator; "%53ign" is Sign percent-encoded.
-_SIGN = re.compile(r"(?i)([?&](?:sign|%53ign)=)[^&\s\"']*")
+# A query parameter in a logged URL: its name, then its value up to the next separator.
+_PARAMETER = re.compile(r"([?&])([^=&\s\"']+)=([^&\s\"']*)")
 
 
 def redact_sign(text: str) -> str:
-    return _SIGN.sub(lambda match: match.group(1) + REDACTED, text)
+    """``text`` with the value of every parameter whose name decodes to "sign" (any case,
+    any percent-encoding: "Si%67n" authenticates as well as "Sign") replaced."""
+
+    def redact(match: re.Match[str]) -> str:
+        separator, name, _value = match.groups()
+        if unquote_plus(name).lower() != "sign":
+            return match.group(0)
+        return f"{separator}{name}={REDACTED}"
+
+    return _PARAMETER.sub(redact, text)
 
 
 class RedactSignFilter(logging.Filter):

@@ -397,6 +397,9 @@ def _required_id(payload: Mapping[str, Any], name: str, max_length: int, prefix:
 
 def _require_int(value: Any, name: str) -> int:
     # bool is an int in Python but not in JSON: true is not a timestamp.
+    if isinstance(value, float):
+        # "not a number" would read as a contradiction: name the value instead.
+        raise MalformedCallback(name, f"must be an integer, not {value!r}")
     if isinstance(value, bool) or not isinstance(value, int):
         raise _wrong_type(name, "an integer", value)
     return value
@@ -405,7 +408,9 @@ def _require_int(value: Any, name: str) -> int:
 def _timestamp(payload: Mapping[str, Any], name: str, units_per_second: int) -> datetime:
     value = _require_int(_required(payload, name), name)
     if not 0 <= value <= _MAX_SECONDS * units_per_second:
-        raise MalformedCallback(name, f"{value} is out of range")
+        # The likeliest mistake is the unit (MsgTime is in seconds, EventTime in ms): say it.
+        unit = "seconds" if units_per_second == 1 else "milliseconds"
+        raise MalformedCallback(name, f"{value} is out of range for a Unix time in {unit}")
     seconds, fraction = divmod(value, units_per_second)
     return datetime.fromtimestamp(seconds, tz=UTC).replace(
         microsecond=fraction * (1_000_000 // units_per_second)

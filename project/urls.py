@@ -2,9 +2,15 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView
 
+from officialaccount_webhook.views import CallbackView
+
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("webhooks/tencent-chat/", include("officialaccount_webhook.urls")),
+    # The same view for the URL without its trailing slash, as it may be typed into Tencent's
+    # console: Django would answer it with APPEND_SLASH's redirect (an error page with DEBUG
+    # on), which Tencent does not follow, and every callback would be lost unrecorded.
+    path("webhooks/tencent-chat", CallbackView.as_view()),
     path("api/officialaccount/", include("officialaccount_webhook.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
 ]

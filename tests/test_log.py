@@ -18,6 +18,9 @@ SIGN = compute_sign("current-token", "1717000000")
         f"POST /webhooks/tencent-chat/?Sign={SIGN}",
         f"/hook?a=1&sign={SIGN}",
         f"/hook?a=1&%53ign={SIGN}&b=2",
+        f"/hook?a=1&Si%67n={SIGN}",
+        f"/hook?%53%69%67%6E={SIGN}&b=2",
+        f"/hook?a=1&SIGN={SIGN}",
     ],
 )
 def test_sign_is_redacted(line: str) -> None:

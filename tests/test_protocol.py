@@ -187,10 +187,10 @@ SENT_REFUSALS = [
     ("MsgKey", "k" * 129, "MsgKey: longer than 128"),
     ("MsgTime", None, "MsgTime: required field is missing"),
     ("MsgTime", "1717000000", "MsgTime: must be an integer, not a string"),
-    ("MsgTime", 1717000000.5, "MsgTime: must be an integer, not a number"),
+    ("MsgTime", 1717000000.5, r"MsgTime: must be an integer, not 1717000000\.5"),
     ("MsgTime", True, "MsgTime: must be an integer, not a boolean"),
     ("MsgTime", -1, "MsgTime: -1 is out of range"),
-    ("MsgTime", 10**12, "MsgTime: .* is out of range"),
+    ("MsgTime", 10**12, "MsgTime: .* is out of range for a Unix time in seconds"),
     ("OnlineOnlyFlag", "1", "OnlineOnlyFlag: must be an integer"),
     ("MsgBody", None, "MsgBody: required field is missing"),
     ("MsgBody", {"MsgType": "TIMTextElem"}, "MsgBody: must be an array, not an object"),
@@ -200,7 +200,7 @@ SENT_REFUSALS = [
     ("CloudCustomData", {"a": 1}, "CloudCustomData: must be a string, not an object"),
     ("EventTime", None, "EventTime: required field is missing"),
     ("EventTime", "now", "EventTime: must be an integer"),
-    ("EventTime", 10**18, "EventTime: .* is out of range"),
+    ("EventTime", 10**18, "EventTime: .* is out of range for a Unix time in milliseconds"),
 ]
 
 

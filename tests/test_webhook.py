@@ -44,6 +44,20 @@ def test_route_is_named_and_namespaced() -> None:
     assert resolve("/webhooks/tencent-chat/").app_name == "officialaccount_webhook"
 
 
+@pytest.mark.parametrize("debug", [False, True])
+def test_the_url_without_its_trailing_slash_is_served_too(
+    db: None, client: Client, settings: Any, debug: bool
+) -> None:
+    # As the example project routes it (project/urls.py, docs/quickstart.md): otherwise
+    # APPEND_SLASH redirects the POST (with DEBUG on: raises), and Tencent follows neither.
+    settings.DEBUG = debug
+    url = callback_url(callback_query()).replace("/tencent-chat/?", "/tencent-chat?")
+    response = client.post(url, data=json.dumps(sample("text")), content_type="application/json")
+    assert response.status_code == 200
+    assert response.json() == OK
+    assert OfficialAccountMessage.objects.get().msg_key == sample("text")["MsgKey"]
+
+
 # ---------------------------------------------------------------- a valid message
 
 
