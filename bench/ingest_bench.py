@@ -120,7 +120,7 @@ def prepare_database(url: str) -> None:
     with psycopg.connect(parts._replace(path="/postgres").geturl(), autocommit=True) as admin:
         if not admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
             admin.execute(f'CREATE DATABASE "{name}"')
-    env = os.environ | {"DATABASE_URL": url}
+    env = os.environ | {"DATABASE_URL": url, "TENCENT_CHAT_SDKAPPID": SDK_APP_ID}
     for settings in ("project.settings", "bench.baseline.settings"):
         subprocess.run(
             [sys.executable, "-m", "django", "migrate", "--verbosity", "0"],
@@ -183,6 +183,8 @@ def serve(settings: str, url: str, workers: int, spool: Path) -> Iterator[int]:
         "TENCENT_CHAT_SDKAPPID": SDK_APP_ID,
         "TENCENT_CHAT_CALLBACK_TOKEN": TOKEN,
         "OFFICIALACCOUNT_SPOOL_DIR": str(spool),
+        # The default mode, whatever the caller's environment says: receivers in the request.
+        "OFFICIALACCOUNT_SIGNAL_MODE": "on_commit",
     }
     application = (
         "django.core.wsgi:get_wsgi_application()"
