@@ -10,8 +10,9 @@ never point it at data you keep), for each server it:
 2. drives it with wrk from loopback: signed, realistic callbacks (the nine samples), unique
    MsgKeys, and a --duplicates share of repeats;
 3. prints requests/s and p50/p99 latency;
-4. for the webhook, checks that every MsgKey acknowledged was stored once, with one accepted
-   delivery record, that every answer was a 2xx, and that nothing waits in the spool.
+4. for the webhook, checks key by key that every MsgKey answered with a 2xx is stored, once,
+   with one accepted delivery record; that nothing else is stored but the requests in flight
+   when wrk stopped; that every answer was a 2xx; and that nothing waits in the spool.
 
 The servers: the example project's webhook, alone and with a message_received receiver
 connected (bench/with_receiver.py); bench/baseline, the plain view that only does
@@ -39,6 +40,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlencode, urlsplit
 
@@ -53,8 +55,11 @@ SDK_APP_ID = "1400000000"
 
 WRK_SCRIPT = """
 -- Each request: a sample body with a MsgKey of its own, or now and then one already sent.
+-- One connection per thread, so that each answer is the answer to the thread's last request:
+-- the MsgKey of every 2xx answer is written to a file of the thread's, for the audit.
 local bodies = {BODIES}
 local duplicates = {DUPLICATES}
+local acked_dir = {ACKED_DIR}
 threads = {}
 local next_id = 0
 
@@ -70,6 +75,8 @@ function init(args)
   counter = 0
   built = 0
   sent = {}
+  acked = io.open(string.format("%s/%d-%d.txt", acked_dir, run, id), "w")
+  acked:setvbuf("line")
 end
 
 function request()
@@ -82,19 +89,23 @@ function request()
     key = string.format("%d_1_1717000000", (run * 100 + id) * 10000000 + counter)
     sent[counter] = key
   end
+  pending = key
   local body = string.gsub(bodies[math.random(#bodies)], "__MSGKEY__", key)
   return wrk.format("POST", nil, nil, body)
 end
 
+function response(status, headers, body)
+  if status >= 200 and status < 300 then
+    acked:write(pending, "\\n")
+  end
+end
+
 function done(summary, latency, requests)
   local distinct = 0
-  local built = 0
   for _, thread in ipairs(threads) do
     distinct = distinct + thread:get("counter")
-    built = built + thread:get("built")
   end
   io.write(string.format("DISTINCT_SENT %d\\n", distinct))
-  io.write(string.format("IN_FLIGHT %d\\n", built - summary.requests))
   io.write(string.format("P50_US %d\\nP99_US %d\\n", latency:percentile(50), latency:percentile(99)))
   io.write(string.format("NON_2XX %d\\n", summary.errors.status))
 end
@@ -155,19 +166,37 @@ def prefill(url: str, rows: int) -> None:
 
 
 def key_pattern(wrk_run: int) -> str:
-    """The MsgKeys the given wrk run made (see request() in the Lua script)."""
-    return f"^{wrk_run}0[0-9]{{8}}_1_1717000000$"
+    """The MsgKeys the given wrk run made (see request() in the Lua script): the run, the
+    thread's two digits, the counter's seven."""
+    return f"^{wrk_run}[0-9]{{9}}_1_1717000000$"
 
 
-def count(url: str, table: str, wrk_run: int) -> int:
+def stored_keys(url: str, table: str, wrk_run: int) -> list[str]:
+    """The MsgKeys of the rows the given wrk run left in ``table``, a key twice if stored twice."""
     import psycopg
 
     with psycopg.connect(url) as connection:
-        row = connection.execute(
-            f"SELECT count(*) FROM {table} WHERE msg_key ~ %s",
-            [key_pattern(wrk_run)],
-        ).fetchone()
-        return int(row[0]) if row else 0
+        rows = connection.execute(
+            f"SELECT msg_key FROM {table} WHERE msg_key ~ %s", [key_pattern(wrk_run)]
+        ).fetchall()
+    return [row[0] for row in rows]
+
+
+@dataclass
+class Run:
+    """One measured wrk run, and what it left in the database."""
+
+    name: str
+    wrk_run: int
+    connections: int
+    rate: float
+    p50: float
+    p99: float
+    non_2xx: int
+    distinct_sent: int
+    acknowledged: set[str]
+    """The MsgKeys answered with a 2xx."""
+    stored: list[str]
 
 
 @contextmanager
@@ -212,8 +241,9 @@ def serve(settings: str, url: str, workers: int, spool: Path) -> Iterator[int]:
         server.wait(timeout=30)
 
 
-def wrk_script(duplicates: float) -> str:
-    """The Lua script's path: the nine samples, each MsgKey replaced per request."""
+def wrk_script(duplicates: float, acked_dir: Path) -> str:
+    """The Lua script's path: the nine samples, each MsgKey replaced per request; the keys
+    acknowledged go to files in ``acked_dir``."""
     bodies = []
     for path in sorted((ROOT / "officialaccount_webhook" / "samples").glob("*.json")):
         body = json.loads(path.read_text())
@@ -221,6 +251,7 @@ def wrk_script(duplicates: float) -> str:
         bodies.append(json.dumps(body, ensure_ascii=False))
     script = WRK_SCRIPT.replace("{BODIES}", "{" + ",".join(map(lua_string, bodies)) + "}")
     script = script.replace("{DUPLICATES}", str(duplicates))
+    script = script.replace("{ACKED_DIR}", lua_string(str(acked_dir)))
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as lua:
         lua.write(script)
     return lua.name
@@ -243,10 +274,12 @@ def signed_query() -> str:
 
 def measure(
     name: str, port: int, table: str, url: str, args: argparse.Namespace, wrk_run: int
-) -> dict[str, float]:
+) -> Run:
     """A 3 s warm-up, then ``args.duration`` seconds measured; ``wrk_run`` keeps each run's
     keys apart (the warm-up's are another run's)."""
-    wrk = ["wrk", "-t", "2", "-c", str(args.connections), "-s", args.lua, "--latency"]
+    # A thread per connection: see the Lua script.
+    connections = str(args.connections)
+    wrk = ["wrk", "-t", connections, "-c", connections, "-s", args.lua, "--latency"]
     target = f"http://127.0.0.1:{port}/webhooks/tencent-chat/?{signed_query()}"
     subprocess.run(
         [*wrk, "-d", "3", target, "--", str(wrk_run + 50)], capture_output=True, check=True
@@ -258,43 +291,60 @@ def measure(
         check=True,
     ).stdout
     time.sleep(1)  # the requests in flight when wrk stopped
-    stored = count(url, table, wrk_run)
 
     def field(label: str) -> float:
         return float(re.search(rf"{label}\s+([\d.]+)", output).group(1))  # type: ignore[union-attr]
 
-    result = {
-        "rate": field("Requests/sec:"),
-        "p50": field("P50_US") / 1000,
-        "p99": field("P99_US") / 1000,
-        "non_2xx": field("NON_2XX"),
-        "distinct": field("DISTINCT_SENT"),
-        "in_flight": field("IN_FLIGHT"),
-        "stored": stored,
-        "wrk_run": wrk_run,
+    acknowledged = {
+        key for path in args.acked_dir.glob(f"{wrk_run}-*.txt") for key in path.read_text().split()
     }
-    print(
-        f"  {name:<34} {result['rate']:7.1f} requests/s   p50 {result['p50']:5.1f} ms   "
-        f"p99 {result['p99']:5.1f} ms   non-2xx {result['non_2xx']:.0f}   "
-        f"distinct keys sent {result['distinct']:.0f}, rows stored {stored}"
+    run = Run(
+        name=name,
+        wrk_run=wrk_run,
+        connections=args.connections,
+        rate=field("Requests/sec:"),
+        p50=field("P50_US") / 1000,
+        p99=field("P99_US") / 1000,
+        non_2xx=int(field("NON_2XX")),
+        distinct_sent=int(field("DISTINCT_SENT")),
+        acknowledged=acknowledged,
+        stored=stored_keys(url, table, wrk_run),
     )
-    return result
+    print(
+        f"  {name:<34} {run.rate:7.1f} requests/s   p50 {run.p50:5.1f} ms   "
+        f"p99 {run.p99:5.1f} ms   non-2xx {run.non_2xx}   distinct keys sent "
+        f"{run.distinct_sent}, acknowledged {len(acknowledged)}, rows stored {len(run.stored)}"
+    )
+    return run
 
 
-def audit(url: str, result: dict[str, float], spool: Path) -> list[str]:
+def key_problems(run: Run) -> list[str]:
+    """What the MsgKeys acknowledged and stored show lost or doubled."""
+    problems = []
+    if run.non_2xx:
+        problems.append(f"{run.non_2xx} answers were not 2xx")
+    stored = set(run.stored)
+    lost = run.acknowledged - stored
+    if lost:
+        problems.append(f"{len(lost)} acknowledged MsgKeys not stored, e.g. {min(lost)}")
+    if len(run.stored) != len(stored):
+        problems.append(f"{len(run.stored) - len(stored)} MsgKeys stored more than once")
+    # A request still in flight when wrk stopped, at most one per connection, may have been
+    # stored without its answer being counted.
+    unanswered = stored - run.acknowledged
+    if len(unanswered) > run.connections:
+        problems.append(
+            f"{len(unanswered)} MsgKeys stored that were never acknowledged, more than the "
+            f"{run.connections} requests that can have been in flight"
+        )
+    return problems
+
+
+def audit(url: str, run: Run, spool: Path) -> list[str]:
     """What would show a callback lost or stored twice in the webhook's run."""
     import psycopg
 
-    problems = []
-    if result["non_2xx"]:
-        problems.append(f"{result['non_2xx']:.0f} answers were not 2xx")
-    # wrk counts a key when it builds a request; a request still in flight when wrk stopped
-    # may or may not have been stored. Every other key was acknowledged, so must be stored.
-    if not result["distinct"] - result["in_flight"] <= result["stored"] <= result["distinct"]:
-        problems.append(
-            f"{result['stored']} rows for {result['distinct']:.0f} distinct keys sent "
-            f"({result['in_flight']:.0f} requests in flight at the end)"
-        )
+    problems = key_problems(run)
     parked = [path for path in spool.rglob("*") if path.is_file()]
     if parked:
         problems.append(f"{len(parked)} callbacks waiting in the spool, not stored")
@@ -306,7 +356,7 @@ def audit(url: str, result: dict[str, float], spool: Path) -> list[str]:
                 WHERE d.message_id = m.id AND d.outcome = 'accepted'
             ) <> 1
             """,
-            [key_pattern(int(result["wrk_run"]))],
+            [key_pattern(run.wrk_run)],
         ).fetchone()
     if row and row[0]:
         problems.append(f"{row[0]} messages without exactly one accepted delivery record")
@@ -318,7 +368,7 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--connections", type=int, default=16, choices=range(1, 100))
     parser.add_argument("--duration", type=int, default=20)
     parser.add_argument("--duplicates", type=float, default=0.1)
     parser.add_argument("--prefill", type=int, default=0)
@@ -327,13 +377,16 @@ def main() -> None:
         sys.exit("This benchmark drives the servers with wrk: apt-get install wrk")
     url = os.environ.get("BENCH_DATABASE_URL") or DEFAULT_URL
     prepare_database(url)
-    args.lua = wrk_script(args.duplicates)
     print(
-        f"gunicorn {args.workers} sync workers, wrk {args.connections} connections, "
-        f"{args.duration} s, {args.duplicates:.0%} duplicates:"
+        f"gunicorn {args.workers} sync workers, wrk {args.connections} connections (a thread "
+        f"each), {args.duration} s, {args.duplicates:.0%} duplicates:"
     )
-    with tempfile.TemporaryDirectory() as spool_dir:
-        spool = Path(spool_dir)
+    with tempfile.TemporaryDirectory() as work_dir:
+        spool = Path(work_dir) / "spool"
+        args.acked_dir = Path(work_dir) / "acknowledged"
+        spool.mkdir()
+        args.acked_dir.mkdir()
+        args.lua = wrk_script(args.duplicates, args.acked_dir)
         checked = []
         if args.prefill:
             # One server throughout: its workers and their connections live on while the
@@ -346,8 +399,8 @@ def main() -> None:
                 )
             checked = [empty, grown]
             print(
-                f"  with {args.prefill:,} more rows: {grown['rate'] / empty['rate']:.2f} of the "
-                f"rate, p99 {grown['p99']:.1f} ms against {empty['p99']:.1f} ms"
+                f"  with {args.prefill:,} more rows: {grown.rate / empty.rate:.2f} of the "
+                f"rate, p99 {grown.p99:.1f} ms against {empty.p99:.1f} ms"
             )
         else:
             runs = (
@@ -367,10 +420,10 @@ def main() -> None:
                 ("with the same connections", same),
             ):
                 print(
-                    f"  ratio to the baseline {name}: {ours['rate'] / baseline['rate']:.2f} "
-                    f"(with a receiver connected: {with_receiver['rate'] / baseline['rate']:.2f})"
+                    f"  ratio to the baseline {name}: {ours.rate / baseline.rate:.2f} "
+                    f"(with a receiver connected: {with_receiver.rate / baseline.rate:.2f})"
                 )
-        problems = [problem for result in checked for problem in audit(url, result, spool)]
+        problems = [problem for run in checked for problem in audit(url, run, spool)]
     if problems:
         sys.exit("  webhook: " + "; ".join(problems))
     print(
