@@ -12,7 +12,8 @@ PYTHON ?= python3
 VENV ?= .venv
 # CI runs the tests under coverage: make test TEST_RUNNER="coverage run -m pytest"
 TEST_RUNNER ?= pytest
-PORT ?= 8000
+# Not ?=: a PORT in the environment, which many hosts set, must not move it.
+PORT = 8000
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 

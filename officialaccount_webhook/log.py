@@ -20,8 +20,10 @@ from urllib.parse import unquote_plus
 
 from .protocol import REDACTED
 
-# A query parameter in a logged URL: its name, then its value up to the next separator.
-_PARAMETER = re.compile(r"([?&])([^=&\s\"']+)=([^&\s\"']*)")
+# A query parameter in a logged URL, or a query string logged alone: its name, then its value
+# up to the next separator. Neither may hold a "?", so that an "&" or "=" in the path before
+# the query cannot swallow the parameter after it.
+_PARAMETER = re.compile(r"(^|[?&\s])([^=&?\s\"']+)=([^&?\s\"']*)")
 
 
 def redact_sign(text: str) -> str:

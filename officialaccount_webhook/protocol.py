@@ -396,10 +396,10 @@ def _required_id(payload: Mapping[str, Any], name: str, max_length: int, prefix:
 
 
 def _require_int(value: Any, name: str) -> int:
-    # bool is an int in Python but not in JSON: true is not a timestamp.
     if isinstance(value, float):
         # "not a number" would read as a contradiction: name the value instead.
         raise MalformedCallback(name, f"must be an integer, not {value!r}")
+    # bool is an int in Python but not in JSON: true is not a timestamp.
     if isinstance(value, bool) or not isinstance(value, int):
         raise _wrong_type(name, "an integer", value)
     return value

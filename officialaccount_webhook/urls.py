@@ -1,6 +1,8 @@
-"""The webhook's URL. Include it in a project's URLconf::
+"""The webhook's URL. Include it in a project's URLconf, and route the same URL without its
+trailing slash to the view too (docs/quickstart.md says why)::
 
-path("webhooks/tencent-chat/", include("officialaccount_webhook.urls"))
+path("webhooks/tencent-chat/", include("officialaccount_webhook.urls")),
+path("webhooks/tencent-chat", CallbackView.as_view()),
 """
 
 from django.urls import path

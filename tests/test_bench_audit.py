@@ -1,5 +1,6 @@
 """The ingest benchmark's audit (bench/ingest_bench.py): it must catch a lost or doubled
-MsgKey, or it proves nothing. Only its logic is tested here; no timing."""
+MsgKey, or an answer that was not a 2xx, or it proves nothing. Only its logic is tested here;
+no timing."""
 
 from __future__ import annotations
 
@@ -7,10 +8,16 @@ import re
 
 import pytest
 
-from bench.ingest_bench import Run, key_pattern, key_problems
+from bench.ingest_bench import WRK_SCRIPT, Run, key_pattern, key_problems
 
 
-def run(acknowledged: set[str], stored: list[str], *, non_2xx: int = 0) -> Run:
+def run(
+    acknowledged: set[str],
+    stored: list[str],
+    *,
+    answers: int | None = None,
+    socket_errors: int = 0,
+) -> Run:
     return Run(
         name="webhook",
         wrk_run=2,
@@ -18,8 +25,10 @@ def run(acknowledged: set[str], stored: list[str], *, non_2xx: int = 0) -> Run:
         rate=1.0,
         p50=1.0,
         p99=1.0,
-        non_2xx=non_2xx,
-        distinct_sent=len(acknowledged),
+        answers=len(acknowledged) if answers is None else answers,
+        answers_2xx=len(acknowledged),
+        socket_errors=socket_errors,
+        keys_made=len(acknowledged),
         acknowledged=acknowledged,
         stored=stored,
     )
@@ -36,7 +45,10 @@ def test_every_acknowledged_key_stored_once_passes() -> None:
         (run({"a", "b"}, ["a"]), "1 acknowledged MsgKeys not stored, e.g. b"),
         (run({"a", "b"}, ["a", "b", "b"]), "1 MsgKeys stored more than once"),
         (run({"a"}, ["a", "b", "c", "d"]), "3 MsgKeys stored that were never acknowledged"),
-        (run({"a"}, ["a"], non_2xx=3), "3 answers were not 2xx"),
+        (run({"a"}, ["a"], answers=4), "3 answers were not 2xx"),
+        # Every answer a redirect, say: nothing acknowledged, nothing stored.
+        (run(set(), [], answers=100), "no answer was a 2xx"),
+        (run({"a"}, ["a"], socket_errors=2), "2 requests got no answer"),
     ],
 )
 def test_a_lost_doubled_or_unexplained_key_is_reported(checked: Run, problem: str) -> None:
@@ -44,9 +56,12 @@ def test_a_lost_doubled_or_unexplained_key_is_reported(checked: Run, problem: st
 
 
 def test_key_pattern_matches_every_thread_of_its_run_only() -> None:
-    # request() in the Lua script: (run * 100 + thread) * 10_000_000 + counter.
+    # The keys request() makes in the Lua script, and only those.
+    formula = "(run * 100 + id) * 10000000 + counter"
+    assert formula in WRK_SCRIPT
+
     def key(wrk_run: int, thread: int, counter: int) -> str:
-        return f"{(wrk_run * 100 + thread) * 10_000_000 + counter}_1_1717000000"
+        return f"{(wrk_run * 100 + thread) * 10000000 + counter}_1_1717000000"
 
     pattern = re.compile(key_pattern(2))
     assert all(pattern.match(key(2, thread, 1)) for thread in (1, 9, 10, 16, 99))
