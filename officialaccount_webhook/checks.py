@@ -14,9 +14,9 @@ from django.core.checks import CheckMessage, Tags, Warning, register
 from django.core.exceptions import ImproperlyConfigured
 from django.db import connections, router
 
-from . import task_framework
 from .conf import SETTINGS_NAME, SIGNAL_MODE_TASK, WebhookSettings, get_settings
-from .rest.client import base_url_for
+from .notify import framework as task_framework
+from .tencent.client import base_url_for
 
 # Below this, ordinary network delay and clock drift reject genuine callbacks.
 MIN_SENSIBLE_SKEW = 5

@@ -18,7 +18,7 @@ import logging
 import re
 from urllib.parse import unquote_plus
 
-from .protocol import REDACTED
+from .redaction import REDACTED, is_sign_name
 
 # A query parameter in a logged URL, or a query string logged alone: its name, then its value
 # up to the next separator. Neither may hold a "?", so that an "&" or "=" in the path before
@@ -32,7 +32,7 @@ def redact_sign(text: str) -> str:
 
     def redact(match: re.Match[str]) -> str:
         separator, name, _value = match.groups()
-        if unquote_plus(name).lower() != "sign":
+        if not is_sign_name(unquote_plus(name)):
             return match.group(0)
         return f"{separator}{name}={REDACTED}"
 

@@ -7,7 +7,7 @@ path("webhooks/tencent-chat", CallbackView.as_view()),
 
 from django.urls import path
 
-from .views import CallbackView
+from .webhook.views import CallbackView
 
 app_name = "officialaccount_webhook"
 

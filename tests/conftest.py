@@ -14,9 +14,9 @@ from django.db import connection
 from django.test import Client
 from django.urls import reverse
 
-from officialaccount_webhook.protocol import AFTER_SEND_MSG
-from officialaccount_webhook.security import compute_sign
 from officialaccount_webhook.signals import callback_received, message_recalled, message_received
+from officialaccount_webhook.webhook.auth import compute_sign
+from officialaccount_webhook.webhook.wire import AFTER_SEND_MSG
 from tests.settings import SIGNED_APP
 
 ROOT = Path(__file__).resolve().parent.parent

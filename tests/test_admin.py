@@ -540,8 +540,7 @@ def test_status_filter_offers_a_fixed_list(admin_client: Client, post_callback: 
 def test_a_capped_count_is_said_and_select_all_is_refused(
     admin_client: Client, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("officialaccount_webhook.pagination.COUNT_CAP", 3)
-    monkeypatch.setattr("officialaccount_webhook.admin.COUNT_CAP", 3)
+    monkeypatch.setattr("officialaccount_webhook.admin.pagination.COUNT_CAP", 3)
     for n in range(5):
         create(f"{n}_1_1", when=datetime(2024, 6, 1, tzinfo=UTC) + timedelta(hours=n))
     page = admin_client.get(reverse(MESSAGES)).text

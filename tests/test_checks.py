@@ -7,7 +7,7 @@ from django.core import checks
 from django.db import connection
 from django.test import override_settings
 
-from officialaccount_webhook import task_framework
+from officialaccount_webhook.notify import framework as task_framework
 from tests.settings import INSTALLED_APPS, OFFICIALACCOUNT_WEBHOOK
 
 SPOOL_DIR = OFFICIALACCOUNT_WEBHOOK["SPOOL_DIR"]

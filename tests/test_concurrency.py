@@ -16,8 +16,8 @@ from django.db import connection
 from django.test import Client
 
 from officialaccount_webhook.models import CallbackDelivery, OfficialAccountMessage
-from officialaccount_webhook.protocol import AFTER_MSG_WITHDRAW
 from officialaccount_webhook.signals import message_recalled, message_received
+from officialaccount_webhook.webhook.wire import AFTER_MSG_WITHDRAW
 from tests.conftest import callback_query, callback_url, sample
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -5,6 +5,7 @@ from typing import Any
 import pytest
 
 from officialaccount_webhook import elements
+from officialaccount_webhook.admin import rendering
 from officialaccount_webhook.models import derived_columns
 from tests.conftest import sample
 
@@ -59,7 +60,7 @@ def test_odd_shapes_never_raise(message: Any) -> None:
     elements.searchable_text(message)
     elements.element_types(message)
     for element in message if isinstance(message, list) else []:
-        assert elements.view(element).kind == "json"
+        assert rendering.view(element).kind == "json"
 
 
 def test_unknown_type_is_named_in_the_preview() -> None:
@@ -103,17 +104,17 @@ def test_searchable_text_and_element_types() -> None:
     ],
 )
 def test_safe_url(value: Any, expected: str) -> None:
-    assert elements.safe_url(value) == expected
+    assert rendering.safe_url(value) == expected
 
 
 def test_pretty_json() -> None:
-    assert elements.pretty_json('{"a":[1,2]}') == '{\n  "a": [\n    1,\n    2\n  ]\n}'
-    assert elements.pretty_json("not json") == "not json"
-    assert elements.pretty_json('"红包"') == '"红包"'
+    assert rendering.pretty_json('{"a":[1,2]}') == '{\n  "a": [\n    1,\n    2\n  ]\n}'
+    assert rendering.pretty_json("not json") == "not json"
+    assert rendering.pretty_json('"红包"') == '"红包"'
 
 
 def test_image_view_prefers_the_thumbnail_and_links_the_original() -> None:
-    view = elements.view(body("image")[0])
+    view = rendering.view(body("image")[0])
     assert view.kind == "image"
     assert view.fields["thumbnail_url"].endswith("/198")
     assert view.fields["original_url"].endswith("/0")
@@ -131,20 +132,20 @@ def test_image_view_falls_back_to_another_size() -> None:
             "ImageInfoArray": [{"Type": 2, "URL": "https://example.com/720", "Size": 9}]
         },
     }
-    view = elements.view(only_large)
+    view = rendering.view(only_large)
     assert view.fields["thumbnail_url"] == view.fields["original_url"] == "https://example.com/720"
 
 
 def test_views_of_every_sample_type() -> None:
     kinds = {
-        elements.view(element).kind
+        rendering.view(element).kind
         for name in ("sound", "file", "videofile", "location", "face", "custom", "text")
         for element in body(name)
     }
     assert kinds == {"sound", "file", "videofile", "location", "face", "custom", "text"}
-    video = elements.view(body("videofile")[0]).fields
+    video = rendering.view(body("videofile")[0]).fields
     assert (video["seconds"], video["size"], video["format"]) == (5, 1194603, "mp4")
-    custom = elements.view(body("custom")[0]).fields
+    custom = rendering.view(body("custom")[0]).fields
     assert custom["data"] == '{\n  "businessID": "order_notice",\n  "orderId": "A10086"\n}'
-    location = elements.view(body("location")[0]).fields
+    location = rendering.view(body("location")[0]).fields
     assert (location["latitude"], location["longitude"]) == (29.340656774469956, 116.77497920478824)

@@ -18,8 +18,8 @@ from hypothesis import strategies as st
 
 from officialaccount_webhook.conf import DEFAULT_MAX_BODY_SIZE
 from officialaccount_webhook.models import OfficialAccountMessage
-from officialaccount_webhook.protocol import AFTER_SEND_MSG
-from officialaccount_webhook.security import compute_sign
+from officialaccount_webhook.webhook.auth import compute_sign
+from officialaccount_webhook.webhook.wire import AFTER_SEND_MSG
 from tests.conftest import TOKEN, callback_query, sample
 from tests.settings import SIGNED_APP
 

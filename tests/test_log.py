@@ -6,7 +6,7 @@ import sys
 import pytest
 
 from officialaccount_webhook.log import RedactSignFilter, redact_sign
-from officialaccount_webhook.security import compute_sign
+from officialaccount_webhook.webhook.auth import compute_sign
 
 SIGN = compute_sign("current-token", "1717000000")
 

@@ -1,4 +1,5 @@
-"""The one-statement insert of pg_ingest.py: its parameters and its prepared statement."""
+"""The storage seam's PostgreSQL path (webhook/store_pg.py): its parameters, and its statement
+prepared when the database's OPTIONS ask for it."""
 
 from __future__ import annotations
 
@@ -9,16 +10,19 @@ import pytest
 from django.db import DataError, connection, transaction
 from django.test import Client
 
-from officialaccount_webhook import pg_ingest
-from officialaccount_webhook.ingest import InboundRequest, _new_delivery, _new_message
 from officialaccount_webhook.models import CallbackDelivery, OfficialAccountMessage
-from officialaccount_webhook.protocol import AFTER_SEND_MSG, CallbackQuery, parse_event
+from officialaccount_webhook.webhook import store_pg
+from officialaccount_webhook.webhook.events import parse_event
+from officialaccount_webhook.webhook.inbound import InboundRequest
+from officialaccount_webhook.webhook.ingest import new_delivery, new_message
+from officialaccount_webhook.webhook.query import CallbackQuery
+from officialaccount_webhook.webhook.wire import AFTER_SEND_MSG
 from tests.conftest import callback_query, element_samples, sample
 
 pytestmark = pytest.mark.django_db
 # The one-statement path, and the prepared statements, are PostgreSQL's.
 postgresql_only = pytest.mark.skipif(
-    connection.vendor != "postgresql", reason="pg_ingest's path is PostgreSQL's; CI runs it there"
+    connection.vendor != "postgresql", reason="store_pg's path is PostgreSQL's; CI runs it there"
 )
 
 
@@ -40,15 +44,15 @@ def test_parameters_are_what_the_orm_would_send(name: str, remote_addr: str | No
     )
     request = InboundRequest(query=query, remote_addr=remote_addr)
     event = parse_event(payload["CallbackCommand"], payload)
-    message = _new_message(1400000000, event, request)  # type: ignore[arg-type]
-    delivery = _new_delivery(
+    message = new_message(1400000000, event, request)  # type: ignore[arg-type]
+    delivery = new_delivery(
         request, command=event.command, outcome="", sdk_app_id=1400000000, body=payload
     )
-    message_fields, delivery_fields = pg_ingest._fields()
+    message_fields, delivery_fields = store_pg._fields()
     for instance, fields in ((message, message_fields), (delivery, delivery_fields)):
         for field in fields:
             value = getattr(instance, field.attname)
-            assert _adapted(pg_ingest._db_value(field, value, connection)) == _adapted(
+            assert _adapted(store_pg._db_value(field, value, connection)) == _adapted(
                 field.get_db_prep_save(value, connection)
             ), field.name
 
@@ -62,11 +66,12 @@ def _prepared_statements() -> list[str]:
 @pytest.fixture
 def prepare_threshold(transactional_db: None) -> Any:
     """A fresh connection (none of its statements prepared yet) with psycopg's
-    prepare_threshold set as the database's OPTIONS would set it."""
+    server_side_binding and prepare_threshold set as the database's OPTIONS would set them."""
     options = connection.settings_dict["OPTIONS"]
     before = dict(options)
 
     def set_threshold(threshold: int | None) -> None:
+        options["server_side_binding"] = threshold is not None
         options["prepare_threshold"] = threshold
         connection.close()
         connection.ensure_connection()
@@ -88,18 +93,16 @@ def test_the_insert_is_prepared_when_the_database_options_allow_it(
 ) -> None:
     prepare_threshold(1)
     _post_three(post_callback, ["k1", "k2", "k1", "k2", "k1"])  # new ones, and duplicates
-    prepared = _prepared_statements()
-    assert [s for s in prepared if "'accepted'" in s]
-    # A duplicate's lookup is planned each time, with the table's size then (pg_ingest.py).
-    assert not [s for s in prepared if "'duplicate'" in s]
+    assert [s for s in _prepared_statements() if "'accepted'" in s]
 
 
 @postgresql_only
 def test_the_insert_is_not_prepared_with_djangos_default(
     post_callback: Any, prepare_threshold: Any
 ) -> None:
-    """Django turns psycopg's preparing off by default (prepare_threshold None), for poolers
-    that cannot keep prepared statements: the webhook follows that."""
+    """Django binds parameters on the client by default (no server_side_binding), and so
+    prepares nothing, for poolers that cannot keep prepared statements: the webhook follows
+    that."""
     prepare_threshold(None)
     _post_three(post_callback, ["k1", "k2", "k3"])
     assert not [s for s in _prepared_statements() if "officialaccount_message_unique_key" in s]
@@ -109,8 +112,8 @@ def test_a_value_of_another_type_gets_the_orms_preparation() -> None:
     """Only a str in a text column, a bool in a boolean one, skip ``get_db_prep_save``."""
     text = OfficialAccountMessage._meta.get_field("opt_platform")
     flag = OfficialAccountMessage._meta.get_field("online_only")
-    assert pg_ingest._db_value(text, True, connection) == "True"
-    assert pg_ingest._db_value(flag, "1", connection) is True
+    assert store_pg._db_value(text, True, connection) == "True"
+    assert store_pg._db_value(flag, "1", connection) is True
 
 
 @postgresql_only
@@ -121,12 +124,12 @@ def test_a_delivery_value_too_long_for_its_column_fails_instead_of_being_cut() -
         query=CallbackQuery.from_query_string(""), remote_addr=None, spool_record="x" * 200
     )
     event = parse_event(payload["CallbackCommand"], payload)
-    message = _new_message(1400000000, event, request)  # type: ignore[arg-type]
-    delivery = _new_delivery(
+    message = new_message(1400000000, event, request)  # type: ignore[arg-type]
+    delivery = new_delivery(
         request, command=AFTER_SEND_MSG, outcome="", sdk_app_id=1, body=payload
     )
     with pytest.raises(DataError), transaction.atomic():
-        pg_ingest.insert_message_and_delivery("default", message, delivery)
+        store_pg.store_message("default", message, delivery)
 
 
 @postgresql_only

@@ -6,18 +6,19 @@ from typing import Any
 
 import pytest
 
-from officialaccount_webhook.protocol import (
-    AFTER_MSG_WITHDRAW,
-    AFTER_SEND_MSG,
-    CallbackQuery,
-    MalformedCallback,
+from officialaccount_webhook.webhook.body import parse_body, resolve_command
+from officialaccount_webhook.webhook.events import (
     MessageWithdrawal,
     OtherCallback,
     SentMessage,
-    failure_envelope,
-    parse_body,
     parse_event,
-    resolve_command,
+)
+from officialaccount_webhook.webhook.query import CallbackQuery
+from officialaccount_webhook.webhook.wire import (
+    AFTER_MSG_WITHDRAW,
+    AFTER_SEND_MSG,
+    MalformedCallback,
+    failure_envelope,
     success_envelope,
 )
 from tests.conftest import element_samples, sample

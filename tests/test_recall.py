@@ -18,9 +18,9 @@ from django.urls import reverse
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
+from officialaccount_webhook.messages.recall import RecallError, recall_messages
 from officialaccount_webhook.models import OfficialAccountMessage, derived_columns
-from officialaccount_webhook.protocol import AFTER_MSG_WITHDRAW
-from officialaccount_webhook.recall import RecallError, recall_messages
+from officialaccount_webhook.webhook.wire import AFTER_MSG_WITHDRAW
 from tests.conftest import SignalLog, callback_query, sample
 from tests.settings import SIGNED_APP
 from tests.tencent import (

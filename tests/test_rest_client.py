@@ -17,12 +17,12 @@ from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
 from officialaccount_webhook.conf import RestSettings, TencentApp
-from officialaccount_webhook.rest import (
+from officialaccount_webhook.tencent import (
     TencentApiError,
     TencentChatClient,
     TencentTransportError,
 )
-from officialaccount_webhook.rest.client import RateLimiter, base_url_for
+from officialaccount_webhook.tencent.client import RateLimiter, base_url_for
 from tests.tencent import (
     ACCOUNT,
     RECALL_PATH,
@@ -546,7 +546,7 @@ def test_tracebacks_do_not_show_the_usersig(
     def explode(*args: Any, **kwargs: Any) -> None:
         raise RuntimeError("unexpected")
 
-    monkeypatch.setattr("officialaccount_webhook.rest.client._read_limited", explode)
+    monkeypatch.setattr("officialaccount_webhook.tencent.client._read_limited", explode)
     httpserver.expect_request(RECALL_PATH).respond_with_json(recall_reply({"k": 0}))
     try:
         client.recall_official_account_messages(ACCOUNT, ["k"])

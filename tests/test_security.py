@@ -5,8 +5,8 @@ import hashlib
 import pytest
 
 from officialaccount_webhook.conf import TencentApp
-from officialaccount_webhook.protocol import CallbackQuery
-from officialaccount_webhook.security import AuthenticationFailed, authenticate, compute_sign
+from officialaccount_webhook.webhook.auth import AuthenticationFailed, authenticate, compute_sign
+from officialaccount_webhook.webhook.query import CallbackQuery
 
 NOW = 1_717_000_000
 SKEW = 300

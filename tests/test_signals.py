@@ -13,7 +13,7 @@ from django.dispatch import Signal
 
 from officialaccount_webhook import signals
 from officialaccount_webhook.models import CallbackDelivery, OfficialAccountMessage
-from officialaccount_webhook.protocol import AFTER_MSG_WITHDRAW
+from officialaccount_webhook.webhook.wire import AFTER_MSG_WITHDRAW
 from tests.conftest import callback_query, sample
 
 pytestmark = pytest.mark.django_db

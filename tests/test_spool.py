@@ -19,10 +19,10 @@ from django.db import OperationalError, connection
 from django.test import Client, override_settings
 from django.utils import timezone
 
-from officialaccount_webhook import spool
 from officialaccount_webhook.models import CallbackDelivery, OfficialAccountMessage
-from officialaccount_webhook.protocol import AFTER_SEND_MSG
 from officialaccount_webhook.signals import message_received
+from officialaccount_webhook.webhook import spool
+from officialaccount_webhook.webhook.wire import AFTER_SEND_MSG
 from tests.conftest import (
     TOKEN,
     callback_query,

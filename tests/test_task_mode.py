@@ -18,11 +18,15 @@ from django.test import override_settings
 from django.utils import timezone
 
 import officialaccount_webhook
-from officialaccount_webhook import signal_tasks, task_framework
-from officialaccount_webhook.ingest import store_backfilled
+import officialaccount_webhook.notify
+from officialaccount_webhook import signal_tasks
+from officialaccount_webhook.notify import framework as task_framework
+from officialaccount_webhook.notify.task import ReceiverFailed, deliver_signal
 from officialaccount_webhook.models import CallbackDelivery, OfficialAccountMessage
-from officialaccount_webhook.protocol import AFTER_MSG_WITHDRAW, AFTER_SEND_MSG, SentMessage
 from officialaccount_webhook.signals import callback_received, message_recalled, message_received
+from officialaccount_webhook.webhook.events import SentMessage
+from officialaccount_webhook.webhook.ingest import store_backfilled
+from officialaccount_webhook.webhook.wire import AFTER_MSG_WITHDRAW, AFTER_SEND_MSG
 from tests.conftest import PostCallback, SignalLog, callback_query, sample
 from tests.settings import OFFICIALACCOUNT_WEBHOOK, SIGNED_APP
 
@@ -82,21 +86,21 @@ def test_task_mode_enqueues_one_task_per_signal_and_sends_nothing_in_the_request
         message = OfficialAccountMessage.objects.get()
         delivery = CallbackDelivery.objects.get()
         assert enqueued() == [
-            ("send_message_received", "default", ["default", message.pk]),
-            ("send_callback_received", "default", ["default", delivery.pk, SIGNED_APP]),
+            ("deliver_signal", "default", ["message_received", "default", message.pk]),
+            ("deliver_signal", "default", ["callback_received", "default", delivery.pk]),
         ]
         # A duplicate: callback_received again (it is sent for duplicates), no message_received.
         post_callback(sample("doc-example"))
         duplicate = CallbackDelivery.objects.latest("pk")
         assert duplicate.outcome == CallbackDelivery.Outcome.DUPLICATE
         assert enqueued()[2:] == [
-            ("send_callback_received", "default", ["default", duplicate.pk, SIGNED_APP])
+            ("deliver_signal", "default", ["callback_received", "default", duplicate.pk])
         ]
         post_callback(sample("withdraw"), callback_query(command=AFTER_MSG_WITHDRAW))
         withdrawal = CallbackDelivery.objects.latest("pk")
         assert enqueued()[3:] == [
-            ("send_message_recalled", "default", ["default", message.pk]),
-            ("send_callback_received", "default", ["default", withdrawal.pk, SIGNED_APP]),
+            ("deliver_signal", "default", ["message_recalled", "default", message.pk]),
+            ("deliver_signal", "default", ["callback_received", "default", withdrawal.pk]),
         ]
     assert (signal_log.received, signal_log.recalled, signal_log.callbacks) == ([], [], [])
     message.refresh_from_db()
@@ -121,7 +125,7 @@ def test_backfilled_message_is_enqueued(
         with django_capture_on_commit_callbacks(execute=True):
             assert store_backfilled(SIGNED_APP, event)
         message = OfficialAccountMessage.objects.get()
-        assert enqueued() == [("send_message_received", "default", ["default", message.pk])]
+        assert enqueued() == [("deliver_signal", "default", ["message_received", "default", message.pk])]
 
 
 def test_task_backend_and_queue_come_from_the_settings(
@@ -136,8 +140,8 @@ def test_task_backend_and_queue_come_from_the_settings(
         post_callback(sample("text"))
         results = task_framework.backend("signals").results
         assert [(r.task.name, r.task.queue_name, r.backend) for r in results] == [
-            ("send_message_received", "officialaccount", "signals"),
-            ("send_callback_received", "officialaccount", "signals"),
+            ("deliver_signal", "officialaccount", "signals"),
+            ("deliver_signal", "officialaccount", "signals"),
         ]
     assert signal_log.received == []  # not run by the immediate "default" backend
 
@@ -149,11 +153,11 @@ def test_tasks_send_the_same_signals_as_the_request_would(
     with task_mode(IMMEDIATE):
         post_callback(body)
         post_callback(sample("withdraw"), callback_query(command=AFTER_MSG_WITHDRAW))
-    assert [result.task.name for result in finished] == [
-        "send_message_received",
-        "send_callback_received",
-        "send_message_recalled",
-        "send_callback_received",
+    assert [result.args[0] for result in finished] == [
+        "message_received",
+        "callback_received",
+        "message_recalled",
+        "callback_received",
     ]
     assert {result.status for result in finished} == {"SUCCESSFUL"}
     [received] = signal_log.received
@@ -189,15 +193,15 @@ def test_a_failing_receiver_is_recorded_and_fails_its_task(
     assert message.receiver_failed_at is not None
     assert SECRET in message.receiver_error and "RuntimeError" in message.receiver_error
     assert message.signalled_at is not None
-    assert [(r.task.name, r.status) for r in finished] == [
-        ("send_message_received", "FAILED"),
-        ("send_callback_received", "FAILED"),
-        ("send_message_recalled", "FAILED"),
-        ("send_callback_received", "FAILED"),
+    assert [(r.args[0], r.status) for r in finished] == [
+        ("message_received", "FAILED"),
+        ("callback_received", "FAILED"),
+        ("message_recalled", "FAILED"),
+        ("callback_received", "FAILED"),
     ]
     for result in finished:
         [error] = result.errors
-        assert error.exception_class is signal_tasks.ReceiverFailed
+        assert error.exception_class is ReceiverFailed
         # The receiver's traceback is kept once, on the message, not again in the task store.
         assert SECRET not in error.traceback
     assert "receiver_error" in finished[0].errors[0].traceback
@@ -210,20 +214,19 @@ def test_a_queued_task_sends_nothing_once_replay_has_sent(
     queue; the task, when it runs, finds the message signalled and sends nothing."""
     with task_mode(DUMMY):
         post_callback(sample("text"))
-        [(name, _queue, args)] = [task for task in enqueued() if task[0].endswith("received")][:1]
-    assert name == "send_message_received"
+        [(_name, _queue, args)] = [task for task in enqueued() if task[2][0] == "message_received"]
     OfficialAccountMessage.objects.update(received_at=timezone.now() - timedelta(hours=1))
     call_command("officialaccount_replay", "--unsignalled", stdout=StringIO())
     assert len(signal_log.received) == 1
-    signal_tasks.send_message_received.call(*args)
+    deliver_signal.call(*args)
     assert len(signal_log.received) == 1
 
 
 def test_a_task_for_a_deleted_row_logs_and_finishes(caplog: pytest.LogCaptureFixture) -> None:
-    with caplog.at_level(logging.WARNING, logger="officialaccount_webhook.signal_tasks"):
-        assert signal_tasks.send_message_received.call("default", 987654) is None
-        assert signal_tasks.send_message_recalled.call("default", 987654) is None
-        assert signal_tasks.send_callback_received.call("default", 987654, SIGNED_APP) is None
+    with caplog.at_level(logging.WARNING, logger="officialaccount_webhook.notify.task"):
+        assert deliver_signal.call("message_received", "default", 987654) is None
+        assert deliver_signal.call("message_recalled", "default", 987654) is None
+        assert deliver_signal.call("callback_received", "default", 987654) is None
     assert [record.getMessage() for record in caplog.records] == [
         "OfficialAccountMessage 987654 was deleted before message_received was sent",
         "OfficialAccountMessage 987654 was deleted before message_recalled was sent",
@@ -242,7 +245,7 @@ def test_a_failed_enqueue_leaves_the_answer_alone_and_replay_sends_later(
 
     with task_mode(DUMMY):
         monkeypatch.setattr(task_framework.backend("default"), "enqueue", task_store_down)
-        with caplog.at_level(logging.ERROR, logger="officialaccount_webhook.signal_delivery"):
+        with caplog.at_level(logging.ERROR, logger="officialaccount_webhook.notify.schedule"):
             response = post_callback(sample("text"))
         assert enqueued() == []
     assert response.status_code == 200
@@ -250,7 +253,7 @@ def test_a_failed_enqueue_leaves_the_answer_alone_and_replay_sends_later(
     message = OfficialAccountMessage.objects.get()
     assert message.signalled_at is None
     [received_error, callback_error] = caplog.records
-    assert "Could not enqueue send_message_received" in received_error.getMessage()
+    assert "Could not enqueue message_received for OfficialAccountMessage" in received_error.getMessage()
     assert "officialaccount_replay --unsignalled" in received_error.getMessage()
     assert "the task database is down" in received_error.exc_text
     assert "this signal is not sent" in callback_error.getMessage()
@@ -268,7 +271,7 @@ def test_a_missing_task_backend_is_logged_not_raised(
 ) -> None:
     with (
         task_mode(DUMMY, TASK_BACKEND="nowhere"),
-        caplog.at_level(logging.ERROR, logger="officialaccount_webhook.signal_delivery"),
+        caplog.at_level(logging.ERROR, logger="officialaccount_webhook.notify.schedule"),
     ):
         assert post_callback(sample("text")).status_code == 200
     assert len(caplog.records) == 2
@@ -286,10 +289,10 @@ def test_without_the_framework_the_task_mode_logs_and_stores(
         task_framework.framework()
     with (
         override_settings(OFFICIALACCOUNT_WEBHOOK=TASK_MODE),
-        caplog.at_level(logging.ERROR, logger="officialaccount_webhook.signal_delivery"),
+        caplog.at_level(logging.ERROR, logger="officialaccount_webhook.notify.schedule"),
     ):
         assert post_callback(sample("text")).status_code == 200
-    assert "Could not enqueue send_message_received" in caplog.records[0].getMessage()
+    assert "Could not enqueue message_received for OfficialAccountMessage" in caplog.records[0].getMessage()
     assert OfficialAccountMessage.objects.get().signalled_at is None
 
 
@@ -297,8 +300,28 @@ def test_without_the_framework_the_task_mode_logs_and_stores(
 def no_framework(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """As if neither django.tasks nor django_tasks were installed."""
     monkeypatch.setattr(task_framework, "CANDIDATES", ("no_such_tasks_framework",))
-    monkeypatch.delitem(sys.modules, "officialaccount_webhook.signal_tasks", raising=False)
+    for name in ("officialaccount_webhook.notify.task", "officialaccount_webhook.signal_tasks"):
+        monkeypatch.delitem(sys.modules, name, raising=False)
+    monkeypatch.delattr(officialaccount_webhook.notify, "task", raising=False)
     monkeypatch.delattr(officialaccount_webhook, "signal_tasks", raising=False)
     task_framework._find.cache_clear()
     yield
     task_framework._find.cache_clear()
+
+
+def test_tasks_enqueued_under_their_old_names_still_run(
+    post_callback: PostCallback, signal_log: SignalLog
+) -> None:
+    """A worker of this version runs tasks that the previous one enqueued, by their old paths."""
+    with task_mode(DUMMY):
+        post_callback(sample("doc-example"))
+        post_callback(sample("withdraw"), callback_query(command=AFTER_MSG_WITHDRAW))
+    message = OfficialAccountMessage.objects.get()
+    first, withdrawal = CallbackDelivery.objects.order_by("pk")
+    assert signal_tasks.send_message_received.call("default", message.pk) is None
+    assert signal_tasks.send_message_recalled.call("default", message.pk) is None
+    assert signal_tasks.send_callback_received.call("default", first.pk, SIGNED_APP) is None
+    assert [call["message"].pk for call in signal_log.received] == [message.pk]
+    assert [call["message"].pk for call in signal_log.recalled] == [message.pk]
+    assert [call["delivery"].pk for call in signal_log.callbacks] == [first.pk]
+    assert signal_tasks.ReceiverFailed is ReceiverFailed

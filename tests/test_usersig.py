@@ -5,7 +5,7 @@ import io
 
 import pytest
 
-from officialaccount_webhook.rest import generate_usersig
+from officialaccount_webhook.tencent import generate_usersig
 from tests.tencent import SECRET_KEY, decode_usersig
 
 

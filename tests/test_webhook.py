@@ -17,9 +17,9 @@ from django.test import Client, override_settings
 from django.urls import resolve, reverse
 
 from officialaccount_webhook.models import CallbackDelivery, OfficialAccountMessage
-from officialaccount_webhook.protocol import AFTER_MSG_WITHDRAW, AFTER_SEND_MSG
-from officialaccount_webhook.security import compute_sign
 from officialaccount_webhook.signals import message_received
+from officialaccount_webhook.webhook.auth import compute_sign
+from officialaccount_webhook.webhook.wire import AFTER_MSG_WITHDRAW, AFTER_SEND_MSG
 from tests.conftest import TOKEN, SignalLog, callback_query, callback_url, element_samples, sample
 from tests.settings import SIGNED_APP, UNSIGNED_APP
 
@@ -343,7 +343,7 @@ def test_default_cap_is_one_mebibyte(post_callback: Any) -> None:
 def test_cap_holds_when_content_length_understates_the_body(db: None) -> None:
     from django.test import RequestFactory
 
-    from officialaccount_webhook.views import CallbackView
+    from officialaccount_webhook.webhook.views import CallbackView
 
     body = json.dumps(sample("text")).encode()
     request = RequestFactory().post(
@@ -552,7 +552,7 @@ def test_receiver_that_raises_loses_nothing(
     assert "RuntimeError: sync service down" in message.receiver_error
     assert "broken_receiver" in message.receiver_error
     assert message.receiver_failed_at is not None
-    [ours] = [r for r in caplog.records if r.name == "officialaccount_webhook.dispatch"]
+    [ours] = [r for r in caplog.records if r.name == "officialaccount_webhook.notify.send"]
     assert "broken_receiver" in ours.getMessage()
     assert f"message {message.pk}" in ours.getMessage()
     [djangos] = [r for r in caplog.records if r.name == "django.dispatch"]
@@ -753,13 +753,13 @@ def test_unexpected_error_is_answered_in_the_envelope_and_recorded(
     def broken_ingest(*args: Any) -> None:
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr("officialaccount_webhook.views.ingest", broken_ingest)
+    monkeypatch.setattr("officialaccount_webhook.webhook.spooling.ingest", broken_ingest)
     with caplog.at_level(logging.ERROR):
         response = post_callback(sample("text"))
     assert_fail(response, 500, "internal error (RuntimeError)")
     delivery = assert_nothing_stored()
     assert (delivery.status_code, delivery.reason) == (500, "internal error (RuntimeError)")
-    [record] = [r for r in caplog.records if r.name == "officialaccount_webhook.views"]
+    [record] = [r for r in caplog.records if r.name == "officialaccount_webhook.webhook.views"]
     assert record.exc_info is not None
     assert "disk on fire" not in response.content.decode()
 

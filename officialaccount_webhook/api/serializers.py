@@ -4,9 +4,9 @@ from typing import Any, get_args
 
 from rest_framework import serializers
 
+from ..messages.recall import RecallError, Status, check_reason
 from ..models import OfficialAccountMessage
-from ..protocol import MAX_ACCOUNT_LENGTH, MAX_MSG_KEY_LENGTH, MAX_RECALL_REASON_BYTES
-from ..recall import RecallError, Status, check_reason
+from ..webhook.wire import MAX_ACCOUNT_LENGTH, MAX_MSG_KEY_LENGTH, MAX_RECALL_REASON_BYTES
 
 
 class MessageSerializer(serializers.ModelSerializer[OfficialAccountMessage]):

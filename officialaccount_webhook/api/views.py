@@ -6,11 +6,10 @@ Authentication is the project's (DRF's ``DEFAULT_AUTHENTICATION_CLASSES``); read
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import TypeVar
 
 from django.db import transaction
-from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 from django.utils.decorators import method_decorator
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -21,8 +20,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from ..messages.recall import RecallError, recall_messages
 from ..models import OfficialAccountMessage, OfficialAccountMessageQuerySet
-from ..recall import RecallError, recall_messages
+from ..values import parse_moment, parse_sdk_app_id
 from .permissions import CanRecallMessages, CanViewMessages
 from .serializers import MessageSerializer, RecallRequestSerializer, RecallResponseSerializer
 
@@ -54,24 +54,18 @@ class MessageViewSet(viewsets.ReadOnlyModelViewSet[OfficialAccountMessage]):
     pagination_class = NewestFirst
 
     def get_queryset(self) -> OfficialAccountMessageQuerySet:
-        queryset = OfficialAccountMessage.objects.all()
         params = self.request.query_params
         for name, value in params.items():
             if "\x00" in value:  # PostgreSQL cannot compare text with NUL: a 500 otherwise
                 raise ValidationError({name: "Must not contain a NUL character."})
-        if "sdk_app_id" in params:
-            queryset = queryset.filter(sdk_app_id=_integer(params["sdk_app_id"], "sdk_app_id"))
-        if "official_account" in params:
-            queryset = queryset.filter(official_account=params["official_account"])
-        if "msg_key" in params:
-            queryset = queryset.filter(msg_key=params["msg_key"])
-        if "since" in params:
-            queryset = queryset.filter(msg_time__gte=_datetime(params["since"], "since"))
-        if "until" in params:
-            queryset = queryset.filter(msg_time__lt=_datetime(params["until"], "until"))
-        if params.get("text"):
-            queryset = queryset.search_text(params["text"])
-        return queryset
+        return OfficialAccountMessage.objects.matching(
+            sdk_app_id=_parsed(params, "sdk_app_id", parse_sdk_app_id, "Enter a whole number."),
+            official_account=params.get("official_account"),
+            msg_key=params.get("msg_key"),
+            since=_parsed(params, "since", parse_moment, _DATETIME_HINT),
+            until=_parsed(params, "until", parse_moment, _DATETIME_HINT),
+            text=params.get("text"),
+        )
 
 
 # Each batch of the recall commits on its own, as Tencent carries it out: under ATOMIC_REQUESTS
@@ -101,18 +95,17 @@ class RecallView(APIView):
         return Response(RecallResponseSerializer({"results": outcomes}).data)
 
 
-def _integer(value: str, name: str) -> int:
-    if not (value.isascii() and value.isdigit()) or len(value) > 18:
-        raise ValidationError({name: "Enter a whole number."})
-    return int(value)
+_DATETIME_HINT = "Enter an ISO 8601 date and time, e.g. 2024-06-01T00:00:00Z."
+_Value = TypeVar("_Value")
 
 
-def _datetime(value: str, name: str) -> Any:
-    try:
-        parsed = parse_datetime(value)
-    except ValueError:
-        parsed = None
-    if parsed is None:
-        raise ValidationError({name: "Enter an ISO 8601 date and time, e.g. 2024-06-01T00:00:00Z."})
-    # Without an offset, the time is in the project's TIME_ZONE.
-    return timezone.make_aware(parsed) if timezone.is_naive(parsed) else parsed
+def _parsed(
+    params: Mapping[str, str], name: str, parse: Callable[[str], _Value | None], hint: str
+) -> _Value | None:
+    """``params[name]`` parsed, None if absent; a 400 naming the parameter if it cannot be."""
+    if name not in params:
+        return None
+    value = parse(params[name])
+    if value is None:
+        raise ValidationError({name: hint})
+    return value

@@ -1,6 +1,7 @@
-"""Tencent Chat's REST API: the client and UserSig generation. Usable without the admin."""
+"""Deprecated path: Tencent's REST API lives in ``officialaccount_webhook.tencent``; these
+names stay importable from here (docs/upgrading.md)."""
 
-from .client import (
+from ..tencent import (
     REGIONS,
     RecallReply,
     TencentApiError,
@@ -8,8 +9,8 @@ from .client import (
     TencentChatError,
     TencentTransportError,
     client_for,
+    generate_usersig,
 )
-from .usersig import generate_usersig
 
 __all__ = [
     "REGIONS",

@@ -6,8 +6,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from ...reconcile import ReconcileError, backfill
-from ...rest import TencentChatError
+from ...messages.reconcile import ReconcileError, backfill
+from ...tencent import TencentChatError
 from ..arguments import moment
 
 

@@ -6,9 +6,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
-from ... import spool
 from ...conf import get_settings
-from ...ingest import store_spooled
+from ...webhook import spool, spooling
 
 
 class Command(BaseCommand):
@@ -24,7 +23,7 @@ class Command(BaseCommand):
             raise CommandError(
                 "OFFICIALACCOUNT_WEBHOOK['SPOOL_DIR'] is not set: there is no spool."
             )
-        report = spool.drain(directory, store_spooled)
+        report = spooling.drain(directory)
         self.stdout.write(f"Stored {report.stored} spooled callback(s) from {directory}.")
         for line in report.broken:
             self.stderr.write(self.style.ERROR(f"Set aside in {spool.BROKEN_DIR}/: {line}"))

@@ -6,7 +6,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from ...reconcile import find_gaps
+from ...messages.reconcile import find_gaps
 
 
 class Command(BaseCommand):

@@ -9,7 +9,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
 from ...conf import get_settings
-from ...retention import prune
+from ...messages.retention import prune
 
 
 class Command(BaseCommand):

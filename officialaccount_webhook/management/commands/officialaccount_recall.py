@@ -6,7 +6,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from ...recall import RecallError, recall_messages
+from ...messages.recall import RecallError, recall_messages
 
 
 class Command(BaseCommand):

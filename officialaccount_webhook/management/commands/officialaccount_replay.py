@@ -8,8 +8,8 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
-from ...dispatch import send_message_received
 from ...models import OfficialAccountMessage
+from ...notify.send import send_message_received
 from ..arguments import moment
 
 
@@ -41,16 +41,13 @@ class Command(BaseCommand):
             # A minute leaves in-flight requests the time to send their own signal.
             settled = timezone.now() - timedelta(minutes=1)
             messages = messages.filter(signalled_at__isnull=True, received_at__lt=settled)
-        if options["since"]:
-            messages = messages.filter(msg_time__gte=options["since"])
-        if options["until"]:
-            messages = messages.filter(msg_time__lt=options["until"])
-        if options["account"]:
-            messages = messages.filter(official_account=options["account"])
-        if options["msg_key"]:
-            messages = messages.filter(msg_key=options["msg_key"])
-        if options["sdkappid"]:
-            messages = messages.filter(sdk_app_id=options["sdkappid"])
+        messages = messages.matching(
+            sdk_app_id=options["sdkappid"],
+            official_account=options["account"],
+            msg_key=options["msg_key"],
+            since=options["since"],
+            until=options["until"],
+        )
         total = sent = 0
         # iterator(): bounded memory, however many messages are selected.
         for message in messages.order_by("msg_time", "id").iterator(chunk_size=500):

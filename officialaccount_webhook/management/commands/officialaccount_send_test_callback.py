@@ -18,7 +18,7 @@ from urllib.parse import urlencode, urlsplit
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from ...conf import get_settings
-from ...security import compute_sign
+from ...webhook.auth import compute_sign
 
 SAMPLES_DIR = Path(__file__).resolve().parent.parent.parent / "samples"
 

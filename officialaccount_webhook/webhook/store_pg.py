@@ -1,9 +1,9 @@
 """The message and its delivery record in one statement, on PostgreSQL.
 
-The portable path (``ingest._insert_once``) costs a transaction, a savepoint, two inserts and
-a commit: six round trips, where the webhook's budget is Tencent's two seconds and its cost is
-measured against a plain ``create()``. On PostgreSQL one statement stores a new message and its
-delivery record, in autocommit:
+One implementation of the storage seam (``store``). The portable path costs a transaction, a
+savepoint, two inserts and a commit: six round trips, where the webhook's budget is Tencent's
+two seconds and its cost is measured against a plain ``create()``. On PostgreSQL one statement
+stores a new message and its delivery record, in autocommit:
 
     WITH new AS (INSERT message ... ON CONFLICT ON CONSTRAINT <unique key> DO NOTHING RETURNING id)
     INSERT delivery (..., message_id, 'accepted') SELECT ... FROM new RETURNING ...
@@ -16,8 +16,14 @@ statement, a plan made while the table was small can keep scanning an index of t
 Idempotency stays with the unique constraint: an insert that meets a conflicting row of a
 transaction still in progress waits for it, then inserts (it rolled back) or finds the
 conflict (it committed). The lookup can still find no row if the stored message was deleted
-between the two statements (a prune): nothing is stored, and the caller takes the portable
-path, which stores the message again.
+between the two statements (a prune): nothing is stored, :class:`StoredRowVanished` is raised,
+and the seam takes the portable path, which stores the message again.
+
+Only Django's public database API is used: ``connection.cursor()``, ``execute``, ``fetchone``
+and ``connection.ops``. Whether PostgreSQL keeps the statement prepared is the project's choice,
+made in the database's ``OPTIONS`` (``server_side_binding`` and ``prepare_threshold``, psycopg 3;
+docs/operations.md says when): the statement's text is built once per database, so psycopg can
+prepare it like any other statement Django runs.
 """
 
 from __future__ import annotations
@@ -27,7 +33,6 @@ from typing import Any
 
 from django.db import connections
 from django.db.backends.base.base import BaseDatabaseWrapper
-from django.db.backends.utils import CursorWrapper
 from django.db.models import (
     BooleanField,
     CharField,
@@ -37,9 +42,13 @@ from django.db.models import (
     TextField,
 )
 
-from .models import CallbackDelivery, OfficialAccountMessage
+from ..models import CallbackDelivery, OfficialAccountMessage
 
 UNIQUE_KEY = "officialaccount_message_unique_key"
+
+
+class StoredRowVanished(Exception):
+    """A duplicate's stored message was deleted between the two statements: nothing stored."""
 
 
 def _columns(model: type[Model], skip: frozenset[str] = frozenset()) -> list[Field[Any, Any]]:
@@ -86,7 +95,7 @@ def _cast(field: Field[Any, Any], connection: BaseDatabaseWrapper) -> str:
 @cache
 def _statements(using: str) -> tuple[str, str]:
     """The two statements' text, built once per database: the same text every time is what
-    lets PostgreSQL reuse the first one's plan (see ``statement_cursor``)."""
+    lets psycopg prepare it, when the database's OPTIONS ask for that (see the module's doc)."""
     connection = connections[using]
     quote = connection.ops.quote_name
     message_fields, delivery_fields = _fields()
@@ -119,50 +128,17 @@ def _statements(using: str) -> tuple[str, str]:
     return new, duplicate
 
 
-def statement_cursor(connection: BaseDatabaseWrapper) -> CursorWrapper:
-    """On PostgreSQL with psycopg 3, a cursor that binds parameters on the server, so that
-    psycopg can prepare the statement; elsewhere Django's own cursor.
-
-    Django binds parameters on the client, and PostgreSQL then parses and plans this statement
-    for every request: a third of its cost. With server-side binding, psycopg 3 prepares a
-    statement once it has run it ``prepare_threshold`` times on a connection. Django sets that
-    to None (never) unless the database's OPTIONS set it, for connection poolers that cannot
-    keep prepared statements; docs/operations.md says when to set it. The cursor is wrapped as
-    Django wraps its own, so errors arrive as Django's exceptions, and query logging and
-    execute_wrapper() hooks still see the statement.
-    """
-    if connection.vendor != "postgresql":
-        return connection.cursor()
-    # Imported here: a project on SQLite alone need not have a PostgreSQL driver.
-    from django.db.backends.postgresql.psycopg_any import is_psycopg3
-
-    if not is_psycopg3:  # psycopg2 binds on the client only
-        return connection.cursor()
-    import psycopg
-
-    connection.close_if_health_check_failed()
-    connection.ensure_connection()
-    connection.validate_thread_sharing()
-    with connection.wrap_database_errors:
-        raw = psycopg.Cursor(connection.connection)
-    # django-stubs types these as taking Django's wrapper; they take the driver's cursor.
-    if connection.queries_logged:
-        return connection.make_debug_cursor(raw)  # type: ignore[arg-type]
-    return connection.make_cursor(raw)  # type: ignore[arg-type]
-
-
-def insert_message_and_delivery(
-    using: str, message: OfficialAccountMessage, delivery: CallbackDelivery
-) -> bool | None:
-    """Store ``message`` once and ``delivery`` for it. True: new; False: a duplicate; None: the
-    race described above (nothing stored). Sets the primary keys and ``delivery.outcome``."""
+def store_message(using: str, message: OfficialAccountMessage, delivery: CallbackDelivery) -> bool:
+    """Store ``message`` once and ``delivery`` for it; True if the message is new, False if it
+    was stored before. Sets the primary keys and ``delivery.outcome``; raises
+    :class:`StoredRowVanished` in the race described above."""
     connection = connections[using]
     message_fields, delivery_fields = _fields()
     new, duplicate = _statements(using)
     delivery_params = [
         _db_value(field, getattr(delivery, field.attname), connection) for field in delivery_fields
     ]
-    with statement_cursor(connection) as cursor:
+    with connection.cursor() as cursor:
         cursor.execute(
             new,
             [
@@ -181,7 +157,7 @@ def insert_message_and_delivery(
             cursor.execute(duplicate, [*delivery_params, *key])
             row = cursor.fetchone()
         if row is None:
-            return None
+            raise StoredRowVanished(message.msg_key)
     delivery.pk, delivery.message_id = row
     delivery.outcome = (
         CallbackDelivery.Outcome.ACCEPTED if created else CallbackDelivery.Outcome.DUPLICATE

@@ -35,6 +35,12 @@ class CappedCountPaginator(_Paginator):
 
     @cached_property
     def _capped_count(self) -> int:
-        # Ordering changes no count: left in, it would sort before the LIMIT.
         rows: QuerySet[Any] = self.object_list  # type: ignore[assignment]  # the admin's list
-        return int(rows.order_by()[: COUNT_CAP + 1].count())
+        return capped_count(rows)
+
+
+def capped_count(rows: QuerySet[Any]) -> int:
+    """How many rows match, counting at most ``COUNT_CAP + 1``: a result over ``COUNT_CAP``
+    means "more than can be shown"."""
+    # Ordering changes no count: left in, it would sort before the LIMIT.
+    return int(rows.order_by()[: COUNT_CAP + 1].count())

@@ -23,10 +23,11 @@ from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
 
-from .ingest import store_backfilled
-from .models import OfficialAccountMessage
-from .protocol import AFTER_SEND_MSG, MalformedCallback, SentMessage
-from .rest import TencentChatClient, client_for
+from ..models import OfficialAccountMessage
+from ..tencent import TencentChatClient, client_for
+from ..webhook.events import SentMessage
+from ..webhook.ingest import store_backfilled
+from ..webhook.wire import AFTER_SEND_MSG, MalformedCallback
 
 PAGE_SIZE = 20
 # A bound on a single run, in case Tencent's LastMsgKey never says the end was reached.

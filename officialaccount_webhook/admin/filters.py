@@ -16,9 +16,10 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
-from .conf import get_settings
-from .elements import KNOWN_TYPES
-from .models import OfficialAccountMessageQuerySet
+from ..conf import get_settings
+from ..elements import KNOWN_TYPES
+from ..models import OfficialAccountMessageQuerySet
+from ..values import parse_sdk_app_id
 
 
 class SdkAppIdFilter(admin.SimpleListFilter):
@@ -32,8 +33,8 @@ class SdkAppIdFilter(admin.SimpleListFilter):
         value = self.value()
         if value is None:
             return queryset
-        valid = value.isascii() and value.isdigit() and len(value) <= 18
-        return queryset.filter(sdk_app_id=int(value)) if valid else queryset.none()
+        sdk_app_id = parse_sdk_app_id(value)
+        return queryset.none() if sdk_app_id is None else queryset.filter(sdk_app_id=sdk_app_id)
 
 
 class InputFilter(admin.SimpleListFilter):

@@ -41,6 +41,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.views.decorators.debug import sensitive_variables
 
 from ..conf import RestSettings, TencentApp, get_settings
+from ..redaction import REDACTED
 from .usersig import generate_usersig
 
 logger = logging.getLogger(__name__)
@@ -77,7 +78,6 @@ MAX_RETRY_DELAY = 10.0
 MAX_REPLY_BYTES = 1024 * 1024
 # Keeps a runaway ErrorInfo out of pages, logs and database rows.
 MAX_ERROR_INFO_LENGTH = 500
-REDACTED = "[redacted]"
 
 
 class TencentChatError(Exception):

@@ -21,14 +21,13 @@ from typing import Any
 from django.contrib.admin.views.main import ChangeList
 from django.db.models import QuerySet, Subquery
 from django.utils import formats, timezone
-from django.utils.dateparse import parse_datetime
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 
+from ..values import LAST_YEAR, parse_moment
+
 # At most this many years are listed, the newest: a real table rarely spans more.
 MAX_YEARS = 30
-# datetime cannot go past 9999; a year's end beyond that is left open.
-LAST_YEAR = 9998
 
 
 def drill_down(changelist: ChangeList, field: str) -> dict[str, Any]:
@@ -42,23 +41,17 @@ def drill_down(changelist: ChangeList, field: str) -> dict[str, Any]:
     return {"field_name": field_name, **levels}
 
 
-def parse_moment(value: Any) -> datetime | None:
+def range_bound(value: Any) -> datetime | None:
     """A drill-down range bound from the query string, or None if it is not one we wrote."""
     if isinstance(value, list):
         value = value[-1] if value else None
-    try:
-        parsed = parse_datetime(value) if isinstance(value, str) else None
-    except ValueError:
-        return None
-    if parsed is None or not 1 < parsed.year <= LAST_YEAR:
-        return None
-    return timezone.make_aware(parsed) if timezone.is_naive(parsed) else parsed
+    return parse_moment(value) if isinstance(value, str) else None
 
 
 def _levels(changelist: ChangeList, field: str) -> dict[str, Any]:
     rows = changelist.root_queryset.order_by()
     params = changelist.params
-    start, end = parse_moment(params.get(f"{field}__gte")), parse_moment(params.get(f"{field}__lt"))
+    start, end = range_bound(params.get(f"{field}__gte")), range_bound(params.get(f"{field}__lt"))
 
     def link(first: date | None = None, after: date | None = None) -> str:
         new = {}

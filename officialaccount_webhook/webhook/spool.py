@@ -15,13 +15,17 @@ in ``SPOOL_DIR``:
   on its delivery record, and stores and signals nothing twice.
 
 A temporary file that stays behind (a crash mid-write) is reported and set aside as broken.
+
+Draining locks with ``fcntl.flock``, so the spool needs a POSIX system. ``fcntl`` is imported
+where it is used, not here: the app stays importable elsewhere, and check E002 says that the
+spool cannot work there.
 """
 
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import hashlib
+import importlib.util
 import json
 import logging
 import os
@@ -194,7 +198,14 @@ def pending(directory: Path) -> int:
     )
 
 
+def available() -> bool:
+    """Whether this platform has what the spool needs (``fcntl``'s locks: POSIX)."""
+    return importlib.util.find_spec("fcntl") is not None
+
+
 def _claim_each(directory: Path) -> Iterator[tuple[Path, int]]:
+    import fcntl
+
     for path in sorted(directory.glob(f"*{RECORD_SUFFIX}")):
         claimed = path.with_name(f"{path.name}.{os.getpid()}.{uuid.uuid4().hex}{CLAIM_SUFFIX}")
         try:
@@ -216,6 +227,8 @@ def _unclaim(claimed: Path) -> None:
 
 def _give_back_abandoned_claims(directory: Path) -> None:
     """Claims whose drain died: no lock holds them (locks end with their process)."""
+    import fcntl
+
     cutoff = time.time() - CLAIM_GRACE
     for claimed in directory.glob(f"*{CLAIM_SUFFIX}"):
         try:

@@ -1,16 +1,19 @@
+"""Official-account messages: one row per broadcast, stored once."""
+
 from __future__ import annotations
 
+from datetime import datetime
+from functools import cache
 from typing import Any
 
-from django.db import models
+from django.db import connections, models, router
 from django.db.models.functions import Upper
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from .elements import known_element_types, searchable_text
-from .protocol import (
+from ..elements import known_element_types, searchable_text
+from ..webhook.wire import (
     MAX_ACCOUNT_LENGTH,
-    MAX_COMMAND_LENGTH,
     MAX_MSG_KEY_LENGTH,
     MAX_OPT_PLATFORM_LENGTH,
     MAX_RECALL_REASON_BYTES,
@@ -43,6 +46,59 @@ class OfficialAccountMessageQuerySet(models.QuerySet["OfficialAccountMessage"]):
         """Messages that hold at least one element of this MsgType."""
         return self.filter(element_types__contains=f" {msg_type} ")
 
+    def matching(
+        self,
+        *,
+        sdk_app_id: int | None = None,
+        official_account: str | None = None,
+        msg_key: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        text: str | None = None,
+    ) -> OfficialAccountMessageQuerySet:
+        """The messages that match every criterion given; ``None`` (or an empty text) leaves
+        one out. ``since`` is inclusive, ``until`` exclusive, both on the message's time. The
+        one filter chain of the REST API and ``officialaccount_replay``."""
+        exact = {
+            "sdk_app_id": sdk_app_id,
+            "official_account": official_account,
+            "msg_key": msg_key,
+            "msg_time__gte": since,
+            "msg_time__lt": until,
+        }
+        queryset = self.filter(
+            **{name: value for name, value in exact.items() if value is not None}
+        )
+        return queryset.search_text(text) if text else queryset
+
+    def record_signal(
+        self,
+        message: OfficialAccountMessage,
+        *,
+        receiver_error: str,
+        receiver_failed_at: datetime | None,
+        signalled_at: datetime,
+    ) -> None:
+        """Record on ``message`` (and its row) that ``message_received`` was sent.
+
+        With a receiver connected this runs for every new message, and the ORM's ``update()``
+        spends more building its SQL than the database spends running it: the statement is
+        built once per database, and its same text lets psycopg keep it prepared where the
+        database's OPTIONS ask for that (docs/operations.md).
+        """
+        # The message's own database: a worker may have read it through another alias.
+        using = message._state.db or router.db_for_write(OfficialAccountMessage)
+        connection = connections[using]
+        values = (receiver_error, receiver_failed_at, signalled_at)
+        params = [
+            field.get_db_prep_save(value, connection)
+            for field, value in zip(_signal_fields(), values, strict=True)
+        ]
+        with connection.cursor() as cursor:
+            cursor.execute(_signal_statement(using), [*params, message.pk])
+        message.receiver_error, message.receiver_failed_at = receiver_error, receiver_failed_at
+        message.signalled_at = signalled_at
+
 
 def derived_columns(msg_body: Any) -> dict[str, str]:
     """The columns kept alongside ``msg_body`` so that the admin can filter and search fast."""
@@ -53,6 +109,22 @@ def derived_columns(msg_body: Any) -> dict[str, str]:
         # Spaces around every type make a "contains" match whole types only.
         "element_types": f" {types} " if types else "",
     }
+
+
+@cache
+def _signal_fields() -> list[models.Field[Any, Any]]:
+    fields = {field.name: field for field in OfficialAccountMessage._meta.concrete_fields}
+    return [fields[name] for name in ("receiver_error", "receiver_failed_at", "signalled_at")]
+
+
+@cache
+def _signal_statement(using: str) -> str:
+    quote = connections[using].ops.quote_name
+    columns = ", ".join(f"{quote(str(field.column))} = %s" for field in _signal_fields())
+    table = quote(OfficialAccountMessage._meta.db_table)
+    primary_key = quote(str(OfficialAccountMessage._meta.pk.column))
+    # Only quoted identifiers from the model go into the text; every value is a parameter.
+    return f"UPDATE {table} SET {columns} WHERE {primary_key} = %s"  # noqa: S608
 
 
 class OfficialAccountMessage(models.Model):
@@ -187,63 +259,3 @@ class OfficialAccountMessage(models.Model):
         if update_fields is not None and "msg_body" in update_fields:
             kwargs["update_fields"] = {*update_fields, *derived}
         super().save(*args, **kwargs)
-
-
-class CallbackDelivery(models.Model):
-    """One request that reached the webhook view, and what became of it.
-
-    Rejected requests keep no body, so junk traffic cannot fill the database; the query string
-    is kept with ``Sign`` redacted.
-    """
-
-    class Outcome(models.TextChoices):
-        ACCEPTED = "accepted", _("accepted")
-        DUPLICATE = "duplicate", _("duplicate")
-        OTHER_COMMAND = "other_command", _("other command")
-        REJECTED = "rejected", _("rejected")
-
-    received_at = models.DateTimeField(_("received at"), default=timezone.now)
-    sdk_app_id = models.BigIntegerField(_("SDKAppID"), null=True, blank=True)
-    command = models.CharField(_("command"), max_length=MAX_COMMAND_LENGTH, blank=True, default="")
-    outcome = models.CharField(_("outcome"), max_length=16, choices=Outcome.choices)
-    status_code = models.PositiveSmallIntegerField(_("HTTP status"))
-    reason = models.TextField(_("rejection reason"), blank=True, default="")
-    query_string = models.TextField(_("query string"), blank=True, default="")
-    remote_addr = models.GenericIPAddressField(_("remote address"), null=True, blank=True)
-    body = models.JSONField(_("body"), null=True, blank=True)
-    spool_record = models.CharField(
-        _("spool record"),
-        max_length=80,
-        blank=True,
-        default="",
-        help_text=_("The spool record this delivery was drained from, if any."),
-    )
-    message = models.ForeignKey(
-        OfficialAccountMessage,
-        verbose_name=_("message"),
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="deliveries",
-    )
-
-    class Meta:
-        verbose_name = _("callback delivery")
-        verbose_name_plural = _("callback deliveries")
-        ordering = ("-received_at", "-id")
-        constraints = (
-            # A spool record drained twice is recognised, not stored again.
-            models.UniqueConstraint(
-                fields=("spool_record",),
-                condition=~models.Q(spool_record=""),
-                name="officialaccount_delivery_spool_record",
-            ),
-        )
-        indexes = (
-            models.Index(fields=("-received_at", "-id"), name="officialaccount_delivery_at"),
-            models.Index(fields=("outcome", "-received_at"), name="officialaccount_delivery_out"),
-            models.Index(fields=("command", "-received_at"), name="officialaccount_delivery_cmd"),
-        )
-
-    def __str__(self) -> str:
-        return f"{self.command or '?'} {self.outcome} at {self.received_at:%Y-%m-%d %H:%M:%S}"

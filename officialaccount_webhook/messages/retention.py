@@ -8,7 +8,7 @@ from typing import Any
 from django.db import router, transaction
 from django.db.models import QuerySet
 
-from .models import CallbackDelivery, OfficialAccountMessage
+from ..models import CallbackDelivery, OfficialAccountMessage
 
 
 def prune(cutoff: datetime, *, messages: bool = False, batch_size: int = 1000) -> tuple[int, int]:

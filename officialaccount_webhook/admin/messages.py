@@ -1,0 +1,146 @@
+"""The admin of stored messages: browse, search, drill down by date, see the volume, recall."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin
+from django.contrib.admin.views.main import ChangeList
+from django.http import HttpRequest
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
+
+from .. import elements
+from ..models import OfficialAccountMessage
+from .base import ReadOnlyAdmin, json_block
+from .chart import volume_chart
+from .filters import (
+    ElementTypeFilter,
+    OfficialAccountFilter,
+    RecalledFilter,
+    SdkAppIdFilter,
+)
+from .recall import recall_selected
+from .rendering import pretty_json, view
+
+
+@admin.register(OfficialAccountMessage)
+class OfficialAccountMessageAdmin(ReadOnlyAdmin):
+    list_display = (
+        "msg_time",
+        "official_account",
+        "msg_key",
+        "preview",
+        "online_only",
+        "recalled",
+        "received_at",
+    )
+    list_filter = (
+        SdkAppIdFilter,
+        OfficialAccountFilter,
+        ElementTypeFilter,
+        "online_only",
+        RecalledFilter,
+    )
+    # "=" makes the MsgKey and account searches exact matches, which their indexes serve; the
+    # text search looks in text_content, which a trigram index serves on PostgreSQL.
+    search_fields = ("=msg_key", "=official_account", "text_content")
+    search_help_text = _("An exact MsgKey or official account, or words from the text.")
+    drill_down_field = "msg_time"
+    allowed_lookups = frozenset({"online_only__exact"})
+    # Sorting by a column without an index would sort a million rows for every page.
+    sortable_by = ("msg_time",)
+    actions = (recall_selected,)
+    fieldsets = (
+        (
+            None,
+            {
+                "fields": (
+                    "official_account",
+                    "msg_key",
+                    "msg_time",
+                    "content",
+                    "cloud_custom_data_pretty",
+                    "online_only",
+                )
+            },
+        ),
+        (
+            _("Delivery"),
+            {
+                "fields": (
+                    "sdk_app_id",
+                    "event_time",
+                    "received_at",
+                    "client_ip",
+                    "opt_platform",
+                    "deliveries",
+                    "receiver_error",
+                    "receiver_failed_at",
+                )
+            },
+        ),
+        (
+            _("Recall"),
+            {"fields": ("recalled_at", "recall_ret_code", "recall_reason", "recall_requested_by")},
+        ),
+        (_("Raw JSON"), {"classes": ("collapse",), "fields": ("raw_body", "raw_extra")}),
+    )
+    readonly_fields = (
+        "content",
+        "cloud_custom_data_pretty",
+        "deliveries",
+        "raw_body",
+        "raw_extra",
+    )
+
+    def add_changelist_context(self, context: dict[str, Any], changelist: ChangeList) -> None:
+        super().add_changelist_context(context, changelist)
+        context["volume_chart"] = volume_chart(changelist.queryset)
+
+    @admin.display(description=_("content"))
+    def preview(self, message: OfficialAccountMessage) -> str:
+        return elements.preview(message.msg_body)
+
+    @admin.display(description=_("recalled"), boolean=True, ordering="recalled_at")
+    def recalled(self, message: OfficialAccountMessage) -> bool:
+        return message.recalled_at is not None
+
+    @admin.display(description=_("content"))
+    def content(self, message: OfficialAccountMessage) -> str:
+        views = [view(element) for element in message.msg_body or []]
+        return render_to_string(
+            "admin/officialaccount_webhook/message_body.html", {"elements": views}
+        )
+
+    @admin.display(description=_("cloud custom data"))
+    def cloud_custom_data_pretty(self, message: OfficialAccountMessage) -> str:
+        if not message.cloud_custom_data:
+            return "-"
+        return format_html(
+            '<pre style="white-space: pre-wrap">{}</pre>',
+            pretty_json(message.cloud_custom_data),
+        )
+
+    @admin.display(description=_("deliveries"))
+    def deliveries(self, message: OfficialAccountMessage) -> str:
+        url = reverse("admin:officialaccount_webhook_callbackdelivery_changelist")
+        return format_html(
+            '<a href="{}?message__id__exact={}">{}</a>',
+            url,
+            message.pk,
+            _("The callbacks that delivered this message"),
+        )
+
+    @admin.display(description=_("MsgBody"))
+    def raw_body(self, message: OfficialAccountMessage) -> str:
+        return json_block(message.msg_body)
+
+    @admin.display(description=_("other body fields"))
+    def raw_extra(self, message: OfficialAccountMessage) -> str:
+        return json_block(message.extra)
+
+    def has_recall_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("officialaccount_webhook.recall_officialaccountmessage")

@@ -1,0 +1,165 @@
+"""What the admin shows of each message element, and of JSON.
+
+An element that is not what its ``MsgType`` says is shown as its JSON, and a URL that is not
+http(s) is never a link. The template (``message_body.html``) escapes every value.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+from ..elements import (
+    CUSTOM,
+    FACE,
+    FILE,
+    IMAGE,
+    LOCATION,
+    SOUND,
+    TEXT,
+    VIDEO,
+    content_of,
+    number_field,
+    string_field,
+    type_of,
+)
+
+# ImageInfoArray's Type: 1 original, 2 large, 3 thumbnail.
+_ORIGINAL, _LARGE, _THUMBNAIL = 1, 2, 3
+
+
+def safe_url(value: Any) -> str:
+    """``value`` if it is an http(s) URL, else "": a ``javascript:`` URL must never be a link."""
+    if not isinstance(value, str):
+        return ""
+    try:
+        scheme = urlsplit(value.strip()).scheme.lower()
+    except ValueError:
+        return ""
+    return value if scheme in ("http", "https") else ""
+
+
+def pretty_json(value: Any) -> str:
+    """A JSON string pretty-printed, or the string itself when it is not JSON."""
+    if isinstance(value, str):
+        text = value
+        try:
+            value = json.loads(text)
+        except (ValueError, RecursionError):
+            return text
+    return json.dumps(value, indent=2, ensure_ascii=False)
+
+
+@dataclass(frozen=True)
+class ElementView:
+    """What the admin shows of one element. ``kind`` picks the template; ``raw`` is the JSON."""
+
+    kind: str
+    msg_type: str
+    raw: str
+    fields: dict[str, Any] = field(default_factory=dict)
+
+
+def view(element: Any) -> ElementView:
+    msg_type, content = type_of(element), content_of(element)
+    raw = json.dumps(element, indent=2, ensure_ascii=False)
+    builder = _VIEWS.get(msg_type)
+    fields = builder(content) if builder else None
+    if fields is None:  # unknown type, or not the shape its type promises
+        return ElementView("json", msg_type, raw)
+    return ElementView(
+        msg_type.removeprefix("TIM").removesuffix("Elem").lower(), msg_type, raw, fields
+    )
+
+
+def _text(content: dict[str, Any]) -> dict[str, Any] | None:
+    return {"text": content["Text"]} if isinstance(content.get("Text"), str) else None
+
+
+def _image(content: dict[str, Any]) -> dict[str, Any] | None:
+    infos = content.get("ImageInfoArray")
+    if not isinstance(infos, list):
+        return None
+    by_type = {info.get("Type"): info for info in infos if isinstance(info, dict)}
+    thumb = next((by_type[t] for t in (_THUMBNAIL, _LARGE, _ORIGINAL) if t in by_type), None)
+    original = next((by_type[t] for t in (_ORIGINAL, _LARGE, _THUMBNAIL) if t in by_type), None)
+    if thumb is None or original is None:
+        return None
+    return {
+        "thumbnail_url": safe_url(thumb.get("URL")),
+        "original_url": safe_url(original.get("URL")),
+        "raw_original_url": string_field(original, "URL"),
+        "width": number_field(original, "Width"),
+        "height": number_field(original, "Height"),
+        "size": number_field(original, "Size"),
+    }
+
+
+def _link(content: dict[str, Any], key: str) -> dict[str, str]:
+    """A URL field: a link only if it is http(s), and its text as sent either way."""
+    return {"url": safe_url(content.get(key)), "raw_url": string_field(content, key)}
+
+
+def _sound(content: dict[str, Any]) -> dict[str, Any]:
+    return {
+        **_link(content, "Url"),
+        "size": number_field(content, "Size"),
+        "seconds": number_field(content, "Second"),
+    }
+
+
+def _file(content: dict[str, Any]) -> dict[str, Any]:
+    return {
+        **_link(content, "Url"),
+        "name": string_field(content, "FileName") or string_field(content, "fileName"),
+        "size": number_field(content, "FileSize"),
+    }
+
+
+def _video(content: dict[str, Any]) -> dict[str, Any]:
+    return {
+        **_link(content, "VideoUrl"),
+        "thumbnail_url": safe_url(content.get("ThumbUrl")),
+        "size": number_field(content, "VideoSize"),
+        "seconds": number_field(content, "VideoSecond"),
+        "format": string_field(content, "VideoFormat"),
+    }
+
+
+def _location(content: dict[str, Any]) -> dict[str, Any] | None:
+    latitude, longitude = number_field(content, "Latitude"), number_field(content, "Longitude")
+    if latitude is None or longitude is None:
+        return None
+    return {
+        "description": string_field(content, "Desc"),
+        "latitude": latitude,
+        "longitude": longitude,
+    }
+
+
+def _face(content: dict[str, Any]) -> dict[str, Any] | None:
+    index = number_field(content, "Index")
+    return None if index is None else {"index": index, "data": string_field(content, "Data")}
+
+
+def _custom(content: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "data": pretty_json(content["Data"]) if isinstance(content.get("Data"), str) else "",
+        "description": string_field(content, "Desc"),
+        "ext": string_field(content, "Ext"),
+        "sound": string_field(content, "Sound"),
+    }
+
+
+_VIEWS = {
+    TEXT: _text,
+    IMAGE: _image,
+    SOUND: _sound,
+    FILE: _file,
+    VIDEO: _video,
+    LOCATION: _location,
+    FACE: _face,
+    CUSTOM: _custom,
+}

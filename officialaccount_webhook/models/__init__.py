@@ -1,0 +1,12 @@
+"""The app's models, one module each; imported here so that Django finds them, and so that
+``officialaccount_webhook.models`` stays their public path."""
+
+from .deliveries import CallbackDelivery
+from .messages import OfficialAccountMessage, OfficialAccountMessageQuerySet, derived_columns
+
+__all__ = [
+    "CallbackDelivery",
+    "OfficialAccountMessage",
+    "OfficialAccountMessageQuerySet",
+    "derived_columns",
+]

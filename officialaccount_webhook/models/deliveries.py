@@ -1,0 +1,70 @@
+"""The record of every request that reached the webhook view."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from ..webhook.wire import MAX_COMMAND_LENGTH
+from .messages import OfficialAccountMessage
+
+
+class CallbackDelivery(models.Model):
+    """One request that reached the webhook view, and what became of it.
+
+    Rejected requests keep no body, so junk traffic cannot fill the database; the query string
+    is kept with ``Sign`` redacted.
+    """
+
+    class Outcome(models.TextChoices):
+        ACCEPTED = "accepted", _("accepted")
+        DUPLICATE = "duplicate", _("duplicate")
+        OTHER_COMMAND = "other_command", _("other command")
+        REJECTED = "rejected", _("rejected")
+
+    received_at = models.DateTimeField(_("received at"), default=timezone.now)
+    sdk_app_id = models.BigIntegerField(_("SDKAppID"), null=True, blank=True)
+    command = models.CharField(_("command"), max_length=MAX_COMMAND_LENGTH, blank=True, default="")
+    outcome = models.CharField(_("outcome"), max_length=16, choices=Outcome.choices)
+    status_code = models.PositiveSmallIntegerField(_("HTTP status"))
+    reason = models.TextField(_("rejection reason"), blank=True, default="")
+    query_string = models.TextField(_("query string"), blank=True, default="")
+    remote_addr = models.GenericIPAddressField(_("remote address"), null=True, blank=True)
+    body = models.JSONField(_("body"), null=True, blank=True)
+    spool_record = models.CharField(
+        _("spool record"),
+        max_length=80,
+        blank=True,
+        default="",
+        help_text=_("The spool record this delivery was drained from, if any."),
+    )
+    message = models.ForeignKey(
+        OfficialAccountMessage,
+        verbose_name=_("message"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="deliveries",
+    )
+
+    class Meta:
+        verbose_name = _("callback delivery")
+        verbose_name_plural = _("callback deliveries")
+        ordering = ("-received_at", "-id")
+        constraints = (
+            # A spool record drained twice is recognised, not stored again.
+            models.UniqueConstraint(
+                fields=("spool_record",),
+                condition=~models.Q(spool_record=""),
+                name="officialaccount_delivery_spool_record",
+            ),
+        )
+        indexes = (
+            models.Index(fields=("-received_at", "-id"), name="officialaccount_delivery_at"),
+            models.Index(fields=("outcome", "-received_at"), name="officialaccount_delivery_out"),
+            models.Index(fields=("command", "-received_at"), name="officialaccount_delivery_cmd"),
+        )
+
+    def __str__(self) -> str:
+        return f"{self.command or '?'} {self.outcome} at {self.received_at:%Y-%m-%d %H:%M:%S}"

@@ -1,0 +1,93 @@
+"""When and where each signal is sent: the one place that decides.
+
+Per signal, once the transaction that recorded its event commits (``transaction.on_commit``):
+
+* nobody listens: nothing is sent or enqueued. ``message_received`` is the exception, since
+  sending it records ``signalled_at``: a message stored while nobody listens is marked
+  signalled as it is stored (:func:`presignal`), at no extra write;
+* ``SIGNAL_MODE`` ``"on_commit"`` (the default): sent in this process, in the webhook's
+  request before its answer goes out;
+* ``SIGNAL_MODE`` ``"task"``: one task of Django's Tasks framework is enqueued (``task``); a
+  worker sends it, so a slow receiver never holds up the answer to Tencent. Receivers must be
+  connected in the web process as well as in the worker, which they are when connected in
+  ``AppConfig.ready()``.
+
+If an enqueue fails (the task store is down, the backend refuses the task), the error is
+logged and the answer to Tencent is unchanged. The message keeps ``signalled_at`` empty, so
+``officialaccount_replay --unsignalled`` sends ``message_received`` later.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from functools import partial
+
+from django.db import transaction
+from django.db.models import Model
+
+from ..conf import SIGNAL_MODE_TASK, get_settings
+from ..models import CallbackDelivery, OfficialAccountMessage
+from .send import ROUTES
+
+logger = logging.getLogger(__name__)
+
+
+def presignal(message: OfficialAccountMessage, at: datetime) -> None:
+    """Mark a message about to be stored as signalled if nobody listens for it: sending
+    ``message_received`` to nobody is a no-op, and this spares the write that records it."""
+    if not ROUTES["message_received"].signal.has_listeners(OfficialAccountMessage):
+        message.signalled_at = at
+
+
+def message_received(using: str, message: OfficialAccountMessage) -> None:
+    """Send ``message_received`` for ``message`` once the transaction on ``using`` commits,
+    unless it was sent (or marked sent) already."""
+    if message.signalled_at is None:
+        _after_commit(using, "message_received", message)
+
+
+def message_recalled(using: str, message: OfficialAccountMessage) -> None:
+    """Send ``message_recalled`` for ``message`` once the transaction on ``using`` commits."""
+    _after_commit(using, "message_recalled", message)
+
+
+def callback_received(using: str, delivery: CallbackDelivery) -> None:
+    """Send ``callback_received`` for ``delivery`` once the transaction on ``using`` commits."""
+    _after_commit(using, "callback_received", delivery)
+
+
+def _after_commit(using: str, name: str, row: Model) -> None:
+    route = ROUTES[name]
+    listened = route.signal.has_listeners(route.model)
+    if not listened and not route.records_outcome:
+        return  # every callback passes here: with nobody listening it costs nothing
+    if listened and get_settings().signal_mode == SIGNAL_MODE_TASK:
+        transaction.on_commit(partial(_enqueue, name, using, row.pk), using=using, robust=True)
+    else:
+        transaction.on_commit(partial(route.send, row), using=using, robust=True)
+
+
+def _enqueue(name: str, using: str, pk: int) -> None:
+    """Enqueue ``task.deliver_signal(name, using, pk)``; log, never raise, if that fails."""
+    conf = get_settings()
+    try:
+        # Imported here: only the task mode needs the Tasks framework.
+        from .task import deliver_signal
+
+        task = deliver_signal
+        if (task.backend, task.queue_name) != (conf.task_backend, conf.task_queue):
+            task = task.using(backend=conf.task_backend, queue_name=conf.task_queue)
+        task.enqueue(name, using, pk)
+    except Exception:
+        # Never raised: the event is stored and Tencent must get its answer.
+        logger.exception(
+            "Could not enqueue %s for %s %s on task backend %r; %s",
+            name,
+            ROUTES[name].model.__name__,
+            pk,
+            conf.task_backend,
+            "officialaccount_replay --unsignalled sends it later"
+            if ROUTES[name].records_outcome
+            else "this signal is not sent",
+        )

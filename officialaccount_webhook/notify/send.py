@@ -1,0 +1,115 @@
+"""Sending the app's signals to receivers, robustly.
+
+Called after commit (see ``schedule``), in the request or in a task worker. A receiver that
+raises is logged with its traceback; for ``message_received`` the failure is also recorded on
+the message, so it can be sent again. Nothing here raises: the answer to Tencent must not
+depend on a receiver.
+"""
+
+from __future__ import annotations
+
+import logging
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import DatabaseError
+from django.db.models import Model
+from django.dispatch import Signal
+from django.utils import timezone
+
+from ..models import CallbackDelivery, OfficialAccountMessage
+from ..signals import callback_received, message_recalled, message_received
+
+logger = logging.getLogger(__name__)
+
+
+def send_message_received(message: OfficialAccountMessage) -> bool:
+    """Send message_received; record (or clear) a receiver's failure. True if none failed."""
+    failures = _send("message_received", message=message, backfilled=message.backfilled)
+    error = "\n".join(failures)
+    now = timezone.now()
+    failed_at = now if failures else None
+    try:
+        # Recorded even when every receiver succeeded: a message with no signalled_at is one
+        # whose signal never went out (a crash after commit), for replay --unsignalled.
+        OfficialAccountMessage.objects.record_signal(
+            message, receiver_error=error, receiver_failed_at=failed_at, signalled_at=now
+        )
+    except DatabaseError:
+        logger.exception("Could not record the signal's outcome on message %s", message.pk)
+    return not failures
+
+
+def send_message_recalled(message: OfficialAccountMessage) -> bool:
+    """Send message_recalled; True if no receiver failed (a failure is only logged)."""
+    return not _send("message_recalled", message=message)
+
+
+def send_callback_received(delivery: CallbackDelivery) -> bool:
+    """Send callback_received; True if no receiver failed (a failure is only logged).
+
+    The payload is the delivery record's body, kept for every callback that is handed on.
+    """
+    return not _send(
+        "callback_received",
+        command=delivery.command,
+        payload=delivery.body if delivery.body is not None else {},
+        sdk_app_id=delivery.sdk_app_id,
+        delivery=delivery,
+    )
+
+
+@dataclass(frozen=True)
+class Route:
+    """How one signal reaches its receivers: sent for a row of ``model`` by ``send``."""
+
+    signal: Signal
+    model: type[Model]
+    send: Callable[[Any], bool]
+    records_outcome: bool
+    """Whether sending leaves a mark on the row (``signalled_at``), even to nobody."""
+
+
+ROUTES = {
+    "message_received": Route(
+        message_received, OfficialAccountMessage, send_message_received, records_outcome=True
+    ),
+    "message_recalled": Route(
+        message_recalled, OfficialAccountMessage, send_message_recalled, records_outcome=False
+    ),
+    "callback_received": Route(
+        callback_received, CallbackDelivery, send_callback_received, records_outcome=False
+    ),
+}
+
+
+def _send(name: str, **kwargs: Any) -> list[str]:
+    """Send the signal ``name``; return one formatted traceback per receiver that raised.
+
+    Django's ``send_robust`` already logs each failure with its traceback on the
+    ``django.dispatch`` logger; the line logged here says what it was about.
+    """
+    route = ROUTES[name]
+    failures = []
+    for receiver, result in route.signal.send_robust(route.model, **kwargs):
+        if isinstance(result, Exception):
+            receiver_name = getattr(receiver, "__qualname__", repr(receiver))
+            logger.error(
+                "Receiver %s of %s raised %r for %s",
+                receiver_name,
+                name,
+                result,
+                _subject(kwargs),
+            )
+            formatted = "".join(traceback.format_exception(result)).rstrip()
+            failures.append(f"{receiver_name}: {formatted}")
+    return failures
+
+
+def _subject(kwargs: dict[str, Any]) -> str:
+    if "message" in kwargs:
+        message = kwargs["message"]
+        return f"message {message.pk} ({message.official_account} {message.msg_key})"
+    return f"delivery {kwargs['delivery'].pk} ({kwargs['command']})"

@@ -1,0 +1,181 @@
+"""The webhook endpoint Tencent calls. It holds no rules of its own: it reads the request,
+hands it to ``auth``, ``body``, ``events`` and ``spooling``, and answers in Tencent's
+envelope."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from typing import Any
+
+from django.contrib.auth.decorators import login_not_required
+from django.db import DatabaseError, transaction
+from django.http import HttpRequest, HttpResponse
+from rest_framework.negotiation import BaseContentNegotiation
+from rest_framework.renderers import BaseRenderer, JSONRenderer
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from ..conf import get_settings
+from .auth import authenticate
+from .body import parse_body, resolve_command
+from .events import parse_event
+from .inbound import InboundRequest
+from .ingest import record_rejection
+from .spooling import store_or_spool
+from .wire import (
+    BodyTooLarge,
+    CallbackError,
+    InternalError,
+    MethodNotAllowed,
+    failure_envelope,
+    success_envelope,
+)
+
+logger = logging.getLogger(__name__)
+
+# Every accepted callback gets the same answer: encoded once, as DRF's JSONRenderer would.
+_SUCCESS_BODY = json.dumps(success_envelope(), separators=(",", ":")).encode()
+
+
+class AlwaysJSON(BaseContentNegotiation):
+    """Tencent reads only JSON; an odd ``Accept`` header must not turn the answer into a 406."""
+
+    def select_parser(self, request: Request, parsers: Any) -> None:
+        return None
+
+    def select_renderer(
+        self, request: Request, renderers: Any, format_suffix: str | None = None
+    ) -> tuple[BaseRenderer, str]:
+        return JSONRenderer(), JSONRenderer.media_type
+
+
+class CallbackView(APIView):
+    """Receive a Tencent Chat callback (any ``CallbackCommand``) and answer in Tencent's envelope.
+
+    Responses, all ``{"ActionStatus", "ErrorCode", "ErrorInfo"}`` JSON:
+
+    * 200 OK: the callback was authenticated and well formed, and it is stored: a new or
+      duplicate official-account message, a recall, or any other command handed on by the
+      ``callback_received`` signal. A "before" command gets ``ErrorCode`` 0, which allows it.
+    * 400 FAIL: the body is not a JSON object, a field is missing or of the wrong type, or the
+      query string and the body name different commands. ``ErrorInfo`` names the field.
+    * 403 FAIL: ``SdkAppid`` is missing or not configured, or ``Sign``/``RequestTime`` are
+      missing, wrong or outside the accepted clock skew.
+    * 405 FAIL: any method but POST.
+    * 413 FAIL: the body is larger than ``MAX_BODY_SIZE``.
+    * 500 FAIL: an unexpected error, logged with its traceback.
+    """
+
+    # Authentication is Tencent's Sign, checked in security.authenticate; a project's default
+    # DRF authentication (sessions, tokens) means nothing to Tencent.
+    authentication_classes = ()
+    permission_classes = ()
+    # Tencent does not retry by default: a throttled delivery would be a lost message.
+    throttle_classes = ()
+    # A machine endpoint: JSON only, no browsable API.
+    renderer_classes = (JSONRenderer,)
+    content_negotiation_class = AlwaysJSON
+    # The body is parsed by protocol.parse_body whatever Content-Type says: Tencent sends none.
+    parser_classes = ()
+    # OPTIONS and HEAD are methods other than POST like any other: 405, no schema.
+    http_method_names = ("post",)
+    # Tencent's endpoint, not part of the API that other services call.
+    schema = None
+
+    @classmethod
+    def as_view(cls, **initkwargs: Any) -> Any:
+        """The view function, marked once here rather than by method decorators, which would
+        wrap ``dispatch`` again on every request.
+
+        * Tencent cannot send a CSRF token; the request is authenticated by its Sign instead.
+          DRF's ``as_view()`` already exempts API views (``csrf_exempt``).
+        * Ingest owns its transactions: under ATOMIC_REQUESTS its signals would wait for the
+          whole request, and an exception after ingest (in a middleware, say) would roll back
+          a valid message that Tencent will not send again.
+        * Tencent has no session; LoginRequiredMiddleware would answer it with a redirect to
+          a login page.
+        """
+        view = super().as_view(**initkwargs)
+        return login_not_required(transaction.non_atomic_requests(view))
+
+    def post(self, request: Request) -> HttpResponse | Response:
+        inbound = InboundRequest.from_http(request._request)
+        conf = get_settings()
+        try:
+            body = _read_body(request._request, conf.max_body_size)
+            app = authenticate(
+                inbound.query, conf.apps, now=int(time.time()), skew=conf.request_time_skew
+            )
+            payload = parse_body(body)
+            event = parse_event(resolve_command(inbound.query.command, payload), payload)
+        except CallbackError as error:
+            return _reject(inbound, error)
+        # What fails here is ours, not the request's: handle_exception answers it.
+        store_or_spool(app.sdk_app_id, event, inbound)
+        return HttpResponse(_SUCCESS_BODY, content_type=JSONRenderer.media_type)
+
+    def http_method_not_allowed(self, request: HttpRequest, *args: Any, **kwargs: Any) -> Response:
+        # DRF hands in its Request, which wraps Django's.
+        return _reject(
+            InboundRequest.from_http(getattr(request, "_request", request)),
+            MethodNotAllowed(f"method {request.method} is not allowed; Tencent callbacks are POST"),
+        )
+
+    def handle_exception(self, exc: Exception) -> Response:
+        # The view raises nothing on purpose (refusals are answered in post()), so whatever
+        # arrives here is unexpected: log it, record it if the database lets us, and answer
+        # in the envelope all the same, so that Tencent's log shows a JSON reason.
+        logger.exception("Unexpected error while handling a Tencent callback")
+        error = InternalError(f"internal error ({type(exc).__name__})")
+        try:
+            record_rejection(InboundRequest.from_http(self.request._request), error)
+        except DatabaseError:
+            logger.exception("Could not record the failed delivery either")
+        return _envelope_response(error.status_code, error.info)
+
+
+def _read_body(http_request: HttpRequest, limit: int) -> bytes:
+    """The raw body, refusing more than ``limit`` bytes without reading them all.
+
+    Read straight from the stream so that Django's DATA_UPLOAD_MAX_MEMORY_SIZE, a limit for
+    form data, does not apply a second, different cap.
+    """
+    try:
+        declared = int(http_request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        declared = 0
+    if declared > limit:
+        raise BodyTooLarge(f"the body is {declared} bytes; at most {limit} are accepted")
+    body = http_request.read(limit + 1)
+    if len(body) > limit:
+        raise BodyTooLarge(f"the body is over {limit} bytes")
+    return body
+
+
+def _reject(inbound: InboundRequest, error: CallbackError) -> Response:
+    try:
+        record_rejection(inbound, error)
+    except DatabaseError:
+        # The refusal stands whether or not it could be recorded.
+        logger.exception("Could not record a rejected callback")
+    # %r keeps attacker-chosen text on one line; neither the Sign nor a token is ever in it.
+    logger.warning(
+        "Rejected callback %r from %s for SdkAppid %s: %s %r",
+        inbound.query.command,
+        inbound.remote_addr,
+        inbound.query.sdk_app_id,
+        error.status_code,
+        error.info,
+    )
+    return _envelope_response(error.status_code, error.info)
+
+
+def _envelope_response(status_code: int, info: str) -> Response:
+    response = Response(failure_envelope(status_code, info), status=status_code)
+    # This module has logged the failure already, without the URL. Django's request logger
+    # would log it again with the request attached, and the request's URL carries the Sign.
+    response._has_been_logged = True  # type: ignore[attr-defined]  # Django's own flag
+    return response
