@@ -125,9 +125,7 @@ def test_a_delivery_value_too_long_for_its_column_fails_instead_of_being_cut() -
     )
     event = parse_event(payload["CallbackCommand"], payload)
     message = new_message(1400000000, event, request)  # type: ignore[arg-type]
-    delivery = new_delivery(
-        request, command=AFTER_SEND_MSG, outcome="", sdk_app_id=1, body=payload
-    )
+    delivery = new_delivery(request, command=AFTER_SEND_MSG, outcome="", sdk_app_id=1, body=payload)
     with pytest.raises(DataError), transaction.atomic():
         store_pg.store_message("default", message, delivery)
 

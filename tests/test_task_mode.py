@@ -20,9 +20,9 @@ from django.utils import timezone
 import officialaccount_webhook
 import officialaccount_webhook.notify
 from officialaccount_webhook import signal_tasks
+from officialaccount_webhook.models import CallbackDelivery, OfficialAccountMessage
 from officialaccount_webhook.notify import framework as task_framework
 from officialaccount_webhook.notify.task import ReceiverFailed, deliver_signal
-from officialaccount_webhook.models import CallbackDelivery, OfficialAccountMessage
 from officialaccount_webhook.signals import callback_received, message_recalled, message_received
 from officialaccount_webhook.webhook.events import SentMessage
 from officialaccount_webhook.webhook.ingest import store_backfilled
@@ -37,6 +37,7 @@ DUMMY = f"{FRAMEWORK}.backends.dummy.DummyBackend"
 IMMEDIATE = f"{FRAMEWORK}.backends.immediate.ImmediateBackend"
 TASK_MODE = {**OFFICIALACCOUNT_WEBHOOK, "SIGNAL_MODE": "task"}
 SECRET = "receiver-saw-a-secret"
+ENQUEUE_FAILED = "Could not enqueue message_received for OfficialAccountMessage"
 
 
 def task_mode(backend: str, **conf: str) -> override_settings:
@@ -125,7 +126,8 @@ def test_backfilled_message_is_enqueued(
         with django_capture_on_commit_callbacks(execute=True):
             assert store_backfilled(SIGNED_APP, event)
         message = OfficialAccountMessage.objects.get()
-        assert enqueued() == [("deliver_signal", "default", ["message_received", "default", message.pk])]
+        args = ["message_received", "default", message.pk]
+        assert enqueued() == [("deliver_signal", "default", args)]
 
 
 def test_task_backend_and_queue_come_from_the_settings(
@@ -253,7 +255,7 @@ def test_a_failed_enqueue_leaves_the_answer_alone_and_replay_sends_later(
     message = OfficialAccountMessage.objects.get()
     assert message.signalled_at is None
     [received_error, callback_error] = caplog.records
-    assert "Could not enqueue message_received for OfficialAccountMessage" in received_error.getMessage()
+    assert ENQUEUE_FAILED in received_error.getMessage()
     assert "officialaccount_replay --unsignalled" in received_error.getMessage()
     assert "the task database is down" in received_error.exc_text
     assert "this signal is not sent" in callback_error.getMessage()
@@ -292,7 +294,7 @@ def test_without_the_framework_the_task_mode_logs_and_stores(
         caplog.at_level(logging.ERROR, logger="officialaccount_webhook.notify.schedule"),
     ):
         assert post_callback(sample("text")).status_code == 200
-    assert "Could not enqueue message_received for OfficialAccountMessage" in caplog.records[0].getMessage()
+    assert ENQUEUE_FAILED in caplog.records[0].getMessage()
     assert OfficialAccountMessage.objects.get().signalled_at is None
 
 
@@ -317,7 +319,7 @@ def test_tasks_enqueued_under_their_old_names_still_run(
         post_callback(sample("doc-example"))
         post_callback(sample("withdraw"), callback_query(command=AFTER_MSG_WITHDRAW))
     message = OfficialAccountMessage.objects.get()
-    first, withdrawal = CallbackDelivery.objects.order_by("pk")
+    first, _withdrawal = CallbackDelivery.objects.order_by("pk")
     assert signal_tasks.send_message_received.call("default", message.pk) is None
     assert signal_tasks.send_message_recalled.call("default", message.pk) is None
     assert signal_tasks.send_callback_received.call("default", first.pk, SIGNED_APP) is None
