@@ -1,4 +1,6 @@
-"""System checks. They warn and never block: a project may start half configured on purpose.
+"""System checks. Errors for what makes every callback fail or loses callbacks that the
+settings promise to keep; warnings for what a project may choose on purpose (starting half
+configured, no spool).
 
 IDs are stable; docs/settings.md lists them.
 """
@@ -10,13 +12,14 @@ from typing import Any
 
 from django.apps import apps as django_apps
 from django.conf import settings
-from django.core.checks import CheckMessage, Tags, Warning, register
+from django.core.checks import CheckMessage, Error, Tags, Warning, register
 from django.core.exceptions import ImproperlyConfigured
 from django.db import connections, router
 
 from .conf import SETTINGS_NAME, SIGNAL_MODE_TASK, WebhookSettings, get_settings
 from .notify import framework as task_framework
 from .tencent.client import base_url_for
+from .webhook import spool
 
 # Below this, ordinary network delay and clock drift reject genuine callbacks.
 MIN_SENSIBLE_SKEW = 5
@@ -29,11 +32,12 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]
     try:
         conf = get_settings()
     except ImproperlyConfigured as exc:
+        # Every callback fails while this stands, and Tencent does not send them again.
         return [
-            Warning(
+            Error(
                 str(exc),
                 hint="Until this is fixed, the webhook answers every callback with a 500.",
-                id="officialaccount_webhook.W005",
+                id="officialaccount_webhook.E001",
             )
         ]
     return [
@@ -96,6 +100,17 @@ def _check_spool(conf: WebhookSettings) -> list[CheckMessage]:
                 "database is unreachable is lost (Tencent does not send it again).",
                 hint="Set SPOOL_DIR to a directory on local disk that the web server can write.",
                 id="officialaccount_webhook.W008",
+            )
+        ]
+    if not spool.available():
+        return [
+            Error(
+                f"{SETTINGS_NAME}['SPOOL_DIR'] is set, but the spool needs a POSIX system "
+                "(fcntl's file locks), which this is not: a callback that arrives while the "
+                "database is unreachable would be lost.",
+                hint="Run the webhook on Linux, macOS or another POSIX system, or remove "
+                "SPOOL_DIR.",
+                id="officialaccount_webhook.E002",
             )
         ]
     directory = conf.spool_dir

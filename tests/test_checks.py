@@ -1,9 +1,12 @@
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 from django.core import checks
+from django.core.checks import ERROR
 from django.db import connection
 from django.test import override_settings
 
@@ -78,10 +81,46 @@ def test_skew_that_makes_no_sense(skew: int, warns: bool) -> None:
 
 
 @pytest.mark.parametrize("skew", [-1, "300", None])
-def test_malformed_settings_warn_instead_of_crashing(skew: object) -> None:
+def test_malformed_settings_are_an_error_not_a_crash(skew: object) -> None:
+    """Every callback fails while the setting is malformed: an Error, which stops runserver
+    and migrate, not a Warning that scrolls past."""
     with override_settings(OFFICIALACCOUNT_WEBHOOK={"APPS": {1: {}}, "REQUEST_TIME_SKEW": skew}):
-        [message] = [m for m in checks.run_checks() if m.id == "officialaccount_webhook.W005"]
+        [message] = [m for m in checks.run_checks() if m.id == "officialaccount_webhook.E001"]
+    assert message.level == ERROR
     assert "REQUEST_TIME_SKEW" in message.msg
+
+
+def test_a_spool_on_a_system_without_fcntl_is_an_error(tmp_path: Path) -> None:
+    """Without fcntl (Windows) the app still imports, and the check says the spool cannot
+    work, in a process where fcntl cannot be imported."""
+    script = f"""
+import sys
+sys.modules["fcntl"] = None  # as on a system without it: "import fcntl" raises ImportError
+import django
+from django.conf import settings
+settings.configure(
+    INSTALLED_APPS=["django.contrib.contenttypes", "django.contrib.auth", "rest_framework",
+                    "officialaccount_webhook"],
+    DATABASES={{"default": {{"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}}}},
+    OFFICIALACCOUNT_WEBHOOK={{"APPS": {{1: {{"CALLBACK_TOKENS": ["t"]}}}},
+                             "SPOOL_DIR": {str(tmp_path)!r}}},
+)
+django.setup()
+import officialaccount_webhook.urls  # the view and everything it imports
+from django.core import checks
+print(sorted(m.id for m in checks.run_checks() if m.level >= checks.ERROR))
+"""
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "['officialaccount_webhook.E002']"
+
+
+def test_the_spool_check_passes_where_fcntl_exists(tmp_path: Path) -> None:
+    conf = {"APPS": {1: {"CALLBACK_TOKENS": ["t"]}}, "SPOOL_DIR": str(tmp_path)}
+    with override_settings(OFFICIALACCOUNT_WEBHOOK=conf):
+        assert "officialaccount_webhook.E002" not in ids()
 
 
 @pytest.mark.parametrize(

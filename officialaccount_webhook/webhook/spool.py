@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import importlib.util
 import json
 import logging
 import os
@@ -200,7 +199,11 @@ def pending(directory: Path) -> int:
 
 def available() -> bool:
     """Whether this platform has what the spool needs (``fcntl``'s locks: POSIX)."""
-    return importlib.util.find_spec("fcntl") is not None
+    try:
+        import fcntl  # noqa: F401
+    except ImportError:
+        return False
+    return True
 
 
 def _claim_each(directory: Path) -> Iterator[tuple[Path, int]]:
