@@ -1,5 +1,6 @@
-"""Deprecated path: Tencent's wire format lives in ``officialaccount_webhook.webhook`` (``wire``,
-``query``, ``body``, ``events``); these names stay importable from here (docs/upgrading.md)."""
+"""Tencent's wire format, at the path it had before the webhook's room: it lives in
+``officialaccount_webhook.webhook`` (``wire``, ``query``, ``body``, ``events``; docs/upgrading.md).
+"""
 
 from .redaction import REDACTED
 from .webhook.body import parse_body, resolve_command

@@ -1,5 +1,6 @@
-"""Deprecated path: the recall service lives in ``officialaccount_webhook.messages.recall``;
-its public names stay importable from here (docs/upgrading.md)."""
+"""The recall service, at its public path: ``from officialaccount_webhook.recall import
+recall_messages``. It lives in ``officialaccount_webhook.messages.recall``, with the other
+services on stored messages."""
 
 from .messages.recall import (
     MAX_KEYS_PER_CALL,

@@ -1,5 +1,5 @@
-"""Deprecated path: callback authentication lives in ``officialaccount_webhook.webhook.auth``;
-its public names stay importable from here (docs/upgrading.md)."""
+"""Callback authentication, at the path it had before the webhook's room: it lives in
+``officialaccount_webhook.webhook.auth`` (docs/upgrading.md)."""
 
 from .webhook.auth import AuthenticationFailed, authenticate, compute_sign, sign_matches
 

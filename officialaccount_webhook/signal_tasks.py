@@ -1,8 +1,9 @@
-"""Deprecated path: the signals' task is ``officialaccount_webhook.notify.task.deliver_signal``.
+"""The signals' tasks, at the path they had before the notify room: the one task is now
+``officialaccount_webhook.notify.task.deliver_signal`` (docs/upgrading.md).
 
 Kept so that ``ReceiverFailed`` keeps its old import path, and so that tasks enqueued before
-the upgrade, under their old names, still run once a worker of the new version picks them up
-(docs/upgrading.md). Imported only in task mode, like the module it forwards to.
+the upgrade, under their old names, still run once a worker of the new version picks them up.
+Imported only in task mode, like the module it forwards to.
 """
 
 from __future__ import annotations

@@ -1,5 +1,6 @@
-"""Deprecated path: the webhook's view lives in ``officialaccount_webhook.webhook.views``;
-``CallbackView`` stays importable from here (docs/upgrading.md)."""
+"""The webhook's view, at its public path: ``from officialaccount_webhook.views import
+CallbackView``. It lives in ``officialaccount_webhook.webhook.views``, with the rest of the
+webhook."""
 
 from .webhook.views import CallbackView
 

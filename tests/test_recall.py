@@ -552,6 +552,10 @@ def test_api_lists_and_filters(tencent: HTTPServer) -> None:
     assert keys(text="SALE") == [(ACCOUNT, "72_1_1")]
     assert client.get(MESSAGES, {"since": "yesterday"}).status_code == 400
     assert client.get(MESSAGES, {"sdk_app_id": "abc"}).status_code == 400
+    # At the calendar's edge, in UTC past year 9999: refused with the parameter named, no 500.
+    edge = client.get(MESSAGES, {"since": "9999-12-31T23:59:59-23:59"})
+    assert (edge.status_code, list(edge.json())) == (400, ["since"])
+    assert client.get(MESSAGES, {"until": "2024-02-30T00:00:00Z"}).status_code == 400
     for name in ("text", "official_account", "msg_key"):
         response = client.get(MESSAGES, {name: "a\x00b"})
         assert response.status_code == 400

@@ -30,18 +30,8 @@ class CallbackDeliveryAdmin(ReadOnlyAdmin):
     drill_down_field = "received_at"
     allowed_lookups = frozenset({"outcome__exact", "message__id__exact"})
     sortable_by = ("received_at",)
-    fields = (
-        "received_at",
-        "command",
-        "outcome",
-        "status_code",
-        "reason",
-        "sdk_app_id",
-        "remote_addr",
-        "query_string",
-        "message_link",
-        "raw_body",
-    )
+    # The detail page: the list's columns, then what a list has no room for.
+    fields = (*list_display[:-1], "query_string", "message_link", "raw_body")
     readonly_fields = ("message_link", "raw_body")
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[CallbackDelivery]:
