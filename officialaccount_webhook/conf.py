@@ -37,6 +37,8 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
+from .values import parse_sdk_app_id
+
 SETTINGS_NAME = "OFFICIALACCOUNT_WEBHOOK"
 
 DEFAULT_REQUEST_TIME_SKEW = 300
@@ -210,8 +212,8 @@ def _parse_app(key: object, raw: object) -> TencentApp:
 
 def _sdk_app_id(key: object, where: str) -> int:
     # Environment variables arrive as strings, so "1400000000" is as good as 1400000000.
-    if isinstance(key, str) and key.isascii() and key.isdigit():
-        key = int(key)
+    if isinstance(key, str):
+        key = parse_sdk_app_id(key)
     if isinstance(key, bool) or not isinstance(key, int) or key <= 0:
         raise _error(where, "the key must be a positive integer SDKAppID")
     return key
