@@ -1,151 +1,40 @@
-"""The app's settings: one dict, ``settings.OFFICIALACCOUNT_WEBHOOK``, read by ``get_settings()``.
-
-Every caller goes through :func:`get_settings`, which reads Django's settings at call time, so
-``override_settings`` works in tests. The parsed result is reused for as long as the same dict
-object stays in place; replacing the dict (as ``override_settings`` does) parses it again.
-Mutating the dict in place after startup is not supported.
-
-Example::
-
-    OFFICIALACCOUNT_WEBHOOK = {
-        "APPS": {
-            1400000000: {
-                "CALLBACK_TOKENS": ["new-token", "old-token"],
-                "SECRET_KEY": env("TENCENT_CHAT_SECRET_KEY"),
-                "ADMIN_IDENTIFIER": "administrator",
-                "REGION": "singapore",
-            },
-        },
-        "REQUEST_TIME_SKEW": 300,
-        "MAX_BODY_SIZE": 1024 * 1024,
-        "REST_RATE_LIMIT": 100,
-        "SPOOL_DIR": "/var/spool/officialaccount",
-        "SIGNAL_MODE": "on_commit",
-    }
-"""
+"""Parsing ``OFFICIALACCOUNT_WEBHOOK``: every key checked, every mistake named."""
 
 from __future__ import annotations
 
 import math
 import os
-import threading
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
-from .values import parse_sdk_app_id
-
-SETTINGS_NAME = "OFFICIALACCOUNT_WEBHOOK"
-
-DEFAULT_REQUEST_TIME_SKEW = 300
-# Tencent caps a message at 12 KB (spec 4); 1 MiB leaves room for any future growth of the
-# envelope while still refusing bodies that could only be abuse.
-DEFAULT_MAX_BODY_SIZE = 1024 * 1024
-DEFAULT_ADMIN_IDENTIFIER = "administrator"
-# Tencent allows 200 REST calls per second per API; half leaves room for other tools.
-DEFAULT_REST_RATE_LIMIT = 100.0
-DEFAULT_REST_CONNECT_TIMEOUT = 3.0
-DEFAULT_REST_READ_TIMEOUT = 10.0
-DEFAULT_REST_MAX_RETRIES = 3
-DEFAULT_REST_RETRY_BACKOFF = 0.5
-# Long enough to look into last month's failures; short enough that junk traffic's rows go.
-DEFAULT_DELIVERY_RETENTION_DAYS = 30
-# How signals reach receivers (docs/signals.md): in the request after the commit, or as tasks of
-# Django's Tasks framework, run by a worker.
-SIGNAL_MODE_ON_COMMIT = "on_commit"
-SIGNAL_MODE_TASK = "task"
-SIGNAL_MODES = (SIGNAL_MODE_ON_COMMIT, SIGNAL_MODE_TASK)
-# The Tasks framework's own defaults (DEFAULT_TASK_BACKEND_ALIAS, DEFAULT_TASK_QUEUE_NAME).
-DEFAULT_TASK_BACKEND = "default"
-DEFAULT_TASK_QUEUE = "default"
-
-_TOP_LEVEL_KEYS = frozenset(
-    {
-        "APPS",
-        "REQUEST_TIME_SKEW",
-        "MAX_BODY_SIZE",
-        "REST_RATE_LIMIT",
-        "REST_CONNECT_TIMEOUT",
-        "REST_READ_TIMEOUT",
-        "REST_MAX_RETRIES",
-        "REST_RETRY_BACKOFF",
-        "SPOOL_DIR",
-        "DELIVERY_RETENTION_DAYS",
-        "SIGNAL_MODE",
-        "TASK_BACKEND",
-        "TASK_QUEUE",
-    }
+from ..values import parse_sdk_app_id
+from .schema import (
+    APP_KEYS,
+    DEFAULT_ADMIN_IDENTIFIER,
+    DEFAULT_DELIVERY_RETENTION_DAYS,
+    DEFAULT_MAX_BODY_SIZE,
+    DEFAULT_OTHER_COMMAND_BODY_RETENTION_DAYS,
+    DEFAULT_REQUEST_TIME_SKEW,
+    DEFAULT_REST_CONNECT_TIMEOUT,
+    DEFAULT_REST_MAX_RETRIES,
+    DEFAULT_REST_RATE_LIMIT,
+    DEFAULT_REST_READ_TIMEOUT,
+    DEFAULT_REST_RETRY_BACKOFF,
+    DEFAULT_SPOOL_MAX_ATTEMPTS,
+    DEFAULT_TASK_BACKEND,
+    DEFAULT_TASK_QUEUE,
+    DEFAULT_TOMBSTONE_RETENTION_DAYS,
+    SETTINGS_NAME,
+    SIGNAL_MODE_ON_COMMIT,
+    SIGNAL_MODES,
+    TOP_LEVEL_KEYS,
+    RestSettings,
+    TencentApp,
+    WebhookSettings,
 )
-_APP_KEYS = frozenset(
-    {"CALLBACK_TOKENS", "SECRET_KEY", "ADMIN_IDENTIFIER", "REGION", "API_BASE_URL"}
-)
-
-
-@dataclass(frozen=True)
-class TencentApp:
-    """One Tencent Chat application, identified by its SDKAppID.
-
-    ``callback_tokens`` lists every token accepted for ``Sign``; keep the old token next to the
-    new one while rotating. An empty tuple means webhook authentication is off for this app.
-    Secrets are left out of ``repr`` so that they cannot leak through logs or tracebacks.
-    """
-
-    sdk_app_id: int
-    callback_tokens: tuple[str, ...] = field(default=(), repr=False)
-    secret_key: str = field(default="", repr=False)
-    admin_identifier: str = DEFAULT_ADMIN_IDENTIFIER
-    region: str = ""
-    api_base_url: str = ""
-
-
-@dataclass(frozen=True)
-class RestSettings:
-    """How the REST client talks to Tencent; the same for every app."""
-
-    rate_limit: float = DEFAULT_REST_RATE_LIMIT
-    connect_timeout: float = DEFAULT_REST_CONNECT_TIMEOUT
-    read_timeout: float = DEFAULT_REST_READ_TIMEOUT
-    max_retries: int = DEFAULT_REST_MAX_RETRIES
-    retry_backoff: float = DEFAULT_REST_RETRY_BACKOFF
-
-
-@dataclass(frozen=True)
-class WebhookSettings:
-    apps: Mapping[int, TencentApp]
-    request_time_skew: int = DEFAULT_REQUEST_TIME_SKEW
-    max_body_size: int = DEFAULT_MAX_BODY_SIZE
-    rest: RestSettings = RestSettings()
-    spool_dir: Path | None = None
-    delivery_retention_days: int = DEFAULT_DELIVERY_RETENTION_DAYS
-    signal_mode: str = SIGNAL_MODE_ON_COMMIT
-    task_backend: str = DEFAULT_TASK_BACKEND
-    """In ``"task"`` mode: the alias in Django's ``TASKS`` setting that the signals' tasks use."""
-    task_queue: str = DEFAULT_TASK_QUEUE
-    """In ``"task"`` mode: the queue they go to (one of that backend's ``QUEUES``)."""
-
-
-_cache_lock = threading.Lock()
-_cache: tuple[object, WebhookSettings] | None = None
-
-
-def get_settings() -> WebhookSettings:
-    """Return the parsed ``OFFICIALACCOUNT_WEBHOOK`` setting.
-
-    Raises ``ImproperlyConfigured`` with the offending key when the setting is malformed.
-    """
-    global _cache
-    raw = getattr(settings, SETTINGS_NAME, None)
-    cached = _cache
-    if cached is not None and cached[0] is raw:
-        return cached[1]
-    parsed = parse_settings(raw)
-    with _cache_lock:
-        _cache = (raw, parsed)
-    return parsed
 
 
 def parse_settings(raw: object) -> WebhookSettings:
@@ -153,7 +42,7 @@ def parse_settings(raw: object) -> WebhookSettings:
         return WebhookSettings(apps={})
     if not isinstance(raw, Mapping):
         raise _error("", f"must be a dict, not {type(raw).__name__}")
-    _reject_unknown_keys(raw, _TOP_LEVEL_KEYS, "")
+    _reject_unknown_keys(raw, TOP_LEVEL_KEYS, "")
     apps_raw = raw.get("APPS", {})
     if not isinstance(apps_raw, Mapping):
         raise _error("['APPS']", "must be a dict keyed by SDKAppID")
@@ -168,8 +57,16 @@ def parse_settings(raw: object) -> WebhookSettings:
         request_time_skew=_int_setting(raw, "REQUEST_TIME_SKEW", DEFAULT_REQUEST_TIME_SKEW, 0),
         max_body_size=_int_setting(raw, "MAX_BODY_SIZE", DEFAULT_MAX_BODY_SIZE, 1),
         spool_dir=_spool_dir(raw.get("SPOOL_DIR")),
+        spool_max_attempts=_int_setting(raw, "SPOOL_MAX_ATTEMPTS", DEFAULT_SPOOL_MAX_ATTEMPTS, 1),
         delivery_retention_days=_int_setting(
             raw, "DELIVERY_RETENTION_DAYS", DEFAULT_DELIVERY_RETENTION_DAYS, 0
+        ),
+        keep_other_command_bodies=_bool_setting(raw, "KEEP_OTHER_COMMAND_BODIES", False),
+        other_command_body_retention_days=_int_setting(
+            raw, "OTHER_COMMAND_BODY_RETENTION_DAYS", DEFAULT_OTHER_COMMAND_BODY_RETENTION_DAYS, 0
+        ),
+        tombstone_retention_days=_int_setting(
+            raw, "TOMBSTONE_RETENTION_DAYS", DEFAULT_TOMBSTONE_RETENTION_DAYS, 0
         ),
         signal_mode=_signal_mode(raw.get("SIGNAL_MODE", SIGNAL_MODE_ON_COMMIT)),
         task_backend=_name(raw, "TASK_BACKEND", DEFAULT_TASK_BACKEND),
@@ -193,7 +90,7 @@ def _parse_app(key: object, raw: object) -> TencentApp:
     sdk_app_id = _sdk_app_id(key, where)
     if not isinstance(raw, Mapping):
         raise _error(where, "must be a dict")
-    _reject_unknown_keys(raw, _APP_KEYS, where)
+    _reject_unknown_keys(raw, APP_KEYS, where)
     tokens = raw.get("CALLBACK_TOKENS", ())
     # A bare string is the most likely slip here; iterating it would make every character a token.
     if isinstance(tokens, str) or not isinstance(tokens, list | tuple):
@@ -230,6 +127,13 @@ def _int_setting(raw: Mapping[str, Any], name: str, default: int, minimum: int) 
     value = raw.get(name, default)
     if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
         raise _error(f"['{name}']", f"must be an integer of at least {minimum}, got {value!r}")
+    return value
+
+
+def _bool_setting(raw: Mapping[str, Any], name: str, default: bool) -> bool:
+    value = raw.get(name, default)
+    if not isinstance(value, bool):
+        raise _error(f"['{name}']", f"must be True or False, not {value!r}")
     return value
 
 
