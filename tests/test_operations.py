@@ -133,7 +133,7 @@ def test_backfill_stores_what_is_missing_once(
         output = run(
             "officialaccount_backfill", "--sdkappid", str(SIGNED_APP), "--account", ACCOUNT
         )
-    assert "Read 6 message(s) in 2 page(s): stored 2, already stored 3, placeholders 1." in output
+    assert "Read 6 message(s) in 2 page(s): stored 2, already stored 3, placeholders 1," in output
     assert [r.get("LastMsgKey") for r in requests] == [None, "4_1_1717200004"]
     # Recalled messages are not asked for: history would not say they were recalled.
     assert all("WithRecalledMsg" not in r and r["Official_Account"] == ACCOUNT for r in requests)

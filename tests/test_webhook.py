@@ -204,10 +204,22 @@ def test_lookup_by_msg_key(post_callback: Any) -> None:
 
 
 def assert_nothing_stored(outcome: str = Outcome.REJECTED) -> CallbackDelivery:
+    """No message; one delivery record, without a body (unauthenticated: none kept)."""
     assert OfficialAccountMessage.objects.count() == 0
     delivery = CallbackDelivery.objects.get()
     assert delivery.outcome == outcome
     assert delivery.body is None
+    assert delivery.raw_body is None
+    return delivery
+
+
+def assert_kept_refused(sent: bytes) -> CallbackDelivery:
+    """An authenticated callback that could not become a message: no message, and its delivery
+    record keeps the body, byte for byte, for officialaccount_reprocess."""
+    assert OfficialAccountMessage.objects.count() == 0
+    delivery = CallbackDelivery.objects.get()
+    assert (delivery.outcome, delivery.status_code, delivery.body) == (Outcome.REFUSED, 400, None)
+    assert bytes(delivery.raw_body) == sent
     return delivery
 
 
@@ -270,7 +282,7 @@ def test_skew_setting_is_honoured(post_callback: Any) -> None:
 )
 def test_bodies_that_are_not_a_json_object(post_callback: Any, body: bytes, info: str) -> None:
     assert_fail(post_callback(body), 400, info)
-    assert_nothing_stored()
+    assert_kept_refused(body)
 
 
 @pytest.mark.parametrize(
@@ -282,11 +294,13 @@ def test_bodies_that_are_not_a_json_object(post_callback: Any, body: bytes, info
         ({"MsgBody": None}, "MsgBody: required field is missing"),
         ({"EventTime": None}, "EventTime: required field is missing"),
         ({"MsgKey": 71}, "MsgKey: must be a string"),
-        ({"MsgTime": "1717000000"}, "MsgTime: must be an integer"),
-        ({"OnlineOnlyFlag": "0"}, "OnlineOnlyFlag: must be an integer"),
+        ({"MsgKey": ""}, "MsgKey: must not be empty"),
+        ({"MsgTime": "17e8"}, "MsgTime: must be an integer"),
+        ({"MsgTime": " 1717000000"}, "MsgTime: must be an integer"),
+        ({"OnlineOnlyFlag": "yes"}, "OnlineOnlyFlag: must be an integer"),
         ({"MsgBody": "hello"}, "MsgBody: must be an array"),
+        ({"MsgBody": {"MsgType": "TIMTextElem"}}, "MsgBody: must be an array"),
         ({"MsgBody": [{"MsgContent": {}}]}, "MsgBody[0].MsgType: required field is missing"),
-        ({"CloudCustomData": 5}, "CloudCustomData: must be a string"),
         ({"EventTime": 1.5}, "EventTime: must be an integer"),
         ({"MsgKey": "k" * 200}, "MsgKey: longer than 128"),
         ({"CloudCustomData": "a\u0000b"}, "CloudCustomData: contains a NUL character"),
@@ -302,14 +316,21 @@ def test_malformed_messages_name_the_field(
         else:
             payload[key] = value
     assert_fail(post_callback(payload), 400, info)
-    assert_nothing_stored()
+    assert json.loads(bytes(assert_kept_refused(json.dumps(payload).encode()).raw_body)) == payload
 
 
 def test_command_in_query_and_body_disagree(post_callback: Any, signal_log: SignalLog) -> None:
     response = post_callback(sample("text"), callback_query(command=AFTER_MSG_WITHDRAW))
     assert_fail(response, 400, "CallbackCommand: the query string says")
-    assert_nothing_stored()
+    assert_kept_refused(json.dumps(sample("text")).encode())
     assert signal_log.callbacks == []
+
+
+def test_another_products_unparseable_callback_keeps_no_body(post_callback: Any) -> None:
+    """Authenticated, but not this app's command: refused as before, and nothing of it kept."""
+    command = "C2C.CallbackAfterSendMsg"
+    assert_fail(post_callback(b"{not json", callback_query(command=command)), 400)
+    assert assert_nothing_stored().command == command
 
 
 def test_command_nowhere(post_callback: Any) -> None:
@@ -394,10 +415,11 @@ def test_other_commands_are_acknowledged_and_handed_on(
     assert response.json() == OK
     assert OfficialAccountMessage.objects.count() == 0
     delivery = CallbackDelivery.objects.get()
+    # Not this app's data: no body kept (KEEP_OTHER_COMMAND_BODIES), yet receivers get it.
     assert (delivery.outcome, delivery.command, delivery.body) == (
         Outcome.OTHER_COMMAND,
         command,
-        payload,
+        None,
     )
     assert signal_log.received == []
     [call] = signal_log.callbacks
@@ -461,7 +483,7 @@ def test_withdrawal_of_unknown_message_is_acknowledged(
         post_callback(sample("withdraw"), callback_query(command=AFTER_MSG_WITHDRAW)).json() == OK
     )
     assert signal_log.recalled == []
-    assert CallbackDelivery.objects.get().outcome == Outcome.OTHER_COMMAND
+    assert CallbackDelivery.objects.get().outcome == Outcome.WITHDRAWAL
 
 
 def test_withdrawal_of_many_keys(post_callback: Any, signal_log: SignalLog) -> None:

@@ -10,6 +10,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from ..models import CallbackDelivery
+from . import history
 from .base import ReadOnlyAdmin, json_block
 from .filters import CommandFilter, StatusCodeFilter
 
@@ -31,8 +32,16 @@ class CallbackDeliveryAdmin(ReadOnlyAdmin):
     allowed_lookups = frozenset({"outcome__exact", "message__id__exact"})
     sortable_by = ("received_at",)
     # The detail page: the list's columns, then what a list has no room for.
-    fields = (*list_display[:-1], "query_string", "message_link", "raw_body")
-    readonly_fields = ("message_link", "raw_body")
+    fields = (
+        *list_display[:-1],
+        "query_string",
+        "message_link",
+        "withdrawal",
+        "body_json",
+        "refused_body",
+        "reprocessed_at",
+    )
+    readonly_fields = ("message_link", "withdrawal", "body_json", "refused_body")
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[CallbackDelivery]:
         # The list shows the message's MsgKey only: no need for its body.
@@ -40,7 +49,11 @@ class CallbackDeliveryAdmin(ReadOnlyAdmin):
             super()
             .get_queryset(request)
             .select_related("message")
-            .defer("message__msg_body", "message__text_content", "message__extra")
+            # The list shows no body: a page of them need not read a megabyte each. The detail
+            # page reads them when it shows them.
+            .defer(
+                "body", "raw_body", "message__msg_body", "message__text_content", "message__extra"
+            )
         )
 
     @admin.display(description=_("message"))
@@ -53,6 +66,20 @@ class CallbackDeliveryAdmin(ReadOnlyAdmin):
         )
         return format_html('<a href="{}">{}</a>', url, delivery.message.msg_key)
 
+    @admin.display(description=_("what the withdrawal did"))
+    def withdrawal(self, delivery: CallbackDelivery) -> str:
+        if delivery.outcome != CallbackDelivery.Outcome.WITHDRAWAL:
+            return "-"
+        return history.recall_table(delivery.recalls.all())
+
     @admin.display(description=_("body"))
-    def raw_body(self, delivery: CallbackDelivery) -> str:
+    def body_json(self, delivery: CallbackDelivery) -> str:
         return json_block(delivery.body) if delivery.body is not None else "-"
+
+    @admin.display(description=_("refused body, as received"))
+    def refused_body(self, delivery: CallbackDelivery) -> str:
+        if delivery.raw_body is None:
+            return "-"
+        # Bytes that may not be UTF-8 (that may be why they were refused): shown with
+        # replacement characters; officialaccount_reprocess reads the bytes themselves.
+        return json_block(bytes(delivery.raw_body).decode("utf-8", "replace"))

@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy as _
 
 from .. import elements
 from ..models import OfficialAccountMessage
+from . import history
 from .base import ReadOnlyAdmin, json_block
 from .chart import volume_chart
 from .filters import (
@@ -64,6 +65,7 @@ class OfficialAccountMessageAdmin(ReadOnlyAdmin):
                     "content",
                     "cloud_custom_data_pretty",
                     "online_only",
+                    "repair_notes",
                 )
             },
         ),
@@ -84,7 +86,15 @@ class OfficialAccountMessageAdmin(ReadOnlyAdmin):
         ),
         (
             _("Recall"),
-            {"fields": ("recalled_at", "recall_ret_code", "recall_reason", "recall_requested_by")},
+            {
+                "fields": (
+                    "recalled_at",
+                    "recall_ret_code",
+                    "recall_reason",
+                    "recall_requested_by",
+                    "recall_history",
+                )
+            },
         ),
         (_("Raw JSON"), {"classes": ("collapse",), "fields": ("raw_body", "raw_extra")}),
     )
@@ -94,6 +104,8 @@ class OfficialAccountMessageAdmin(ReadOnlyAdmin):
         "deliveries",
         "raw_body",
         "raw_extra",
+        "repair_notes",
+        "recall_history",
     )
 
     def add_changelist_context(self, context: dict[str, Any], changelist: ChangeList) -> None:
@@ -133,6 +145,14 @@ class OfficialAccountMessageAdmin(ReadOnlyAdmin):
             message.pk,
             _("The callbacks that delivered this message"),
         )
+
+    @admin.display(description=_("repairs"))
+    def repair_notes(self, message: OfficialAccountMessage) -> str:
+        return history.notes(message.repairs)
+
+    @admin.display(description=_("recall history"))
+    def recall_history(self, message: OfficialAccountMessage) -> str:
+        return history.recall_table(message.recalls.all())
 
     @admin.display(description=_("MsgBody"))
     def raw_body(self, message: OfficialAccountMessage) -> str:

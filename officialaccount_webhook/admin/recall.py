@@ -15,7 +15,7 @@ from django.template.response import TemplateResponse
 from django.utils.translation import gettext_lazy as _
 
 from ..messages.recall import RecallError, check_reason, recall_messages
-from ..models import OfficialAccountMessage
+from ..models import MessageRecall, OfficialAccountMessage
 from ..webhook.wire import MAX_RECALL_REASON_BYTES
 
 # Each ten messages cost a call to Tencent while the page waits; more belongs to the command.
@@ -74,6 +74,7 @@ def recall_selected(
             queryset,
             reason=form.cleaned_data["reason"],
             requested_by=f"admin:{request.user.get_username()}",
+            source=MessageRecall.Source.ADMIN,
         )
     except RecallError as exc:
         model_admin.message_user(request, str(exc), messages.ERROR)

@@ -25,6 +25,7 @@ class MessageSerializer(serializers.ModelSerializer[OfficialAccountMessage]):
             "client_ip",
             "opt_platform",
             "extra",
+            "repairs",
             "received_at",
             "recalled_at",
             "recall_ret_code",

@@ -21,7 +21,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from ..messages.recall import RecallError, recall_messages
-from ..models import OfficialAccountMessage, OfficialAccountMessageQuerySet
+from ..models import MessageRecall, OfficialAccountMessage, OfficialAccountMessageQuerySet
 from ..values import parse_moment, parse_sdk_app_id
 from .permissions import CanRecallMessages, CanViewMessages
 from .serializers import MessageSerializer, RecallRequestSerializer, RecallResponseSerializer
@@ -88,7 +88,10 @@ class RecallView(APIView):
         targets = [(data["sdk_app_id"], data["official_account"], key) for key in data["msg_keys"]]
         try:
             outcomes = recall_messages(
-                targets, reason=data["reason"], requested_by=f"api:{request.user.get_username()}"
+                targets,
+                reason=data["reason"],
+                requested_by=f"api:{request.user.get_username()}",
+                source=MessageRecall.Source.API,
             )
         except RecallError as exc:
             return Response({"detail": str(exc)}, status=status.HTTP_400_BAD_REQUEST)

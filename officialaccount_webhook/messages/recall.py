@@ -25,7 +25,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from .._itertools import batched
-from ..models import OfficialAccountMessage
+from ..models import MessageRecall, OfficialAccountMessage
 from ..notify import schedule
 from ..tencent import RecallReply, TencentChatClient, TencentChatError, client_for
 from ..webhook.wire import MAX_RECALL_REASON_BYTES
@@ -73,11 +73,14 @@ def recall_messages(
     *,
     reason: str = "",
     requested_by: str = "",
+    source: str = MessageRecall.Source.PYTHON,
 ) -> list[RecallOutcome]:
     """Recall messages, given as instances, a queryset, or (SDKAppID, account, MsgKey) triples.
 
-    Returns one outcome per distinct message, in the order given. Raises :class:`RecallError`
-    before any call when the reason is too long or an app cannot call Tencent.
+    Returns one outcome per distinct message, in the order given, and adds each to the recall
+    history (``MessageRecall``, with ``source`` and ``requested_by``). Raises
+    :class:`RecallError` before any call when the reason is too long or an app cannot call
+    Tencent.
     """
     check_reason(reason)
     refs = list(dict.fromkeys(_as_ref(target) for target in targets))
@@ -105,7 +108,32 @@ def recall_messages(
             if reply is not None:
                 _record(reply, refs_in_batch, stored, reason, requested_by)
             outcomes.update(zip(refs_in_batch, batch_outcomes, strict=True))
-    return [outcomes[ref] for ref in refs]
+    ordered = [outcomes[ref] for ref in refs]
+    _remember(ordered, stored, reason, requested_by, source)
+    return ordered
+
+
+def _remember(
+    outcomes: Sequence[RecallOutcome],
+    stored: dict[MessageRef, OfficialAccountMessage],
+    reason: str,
+    requested_by: str,
+    source: str,
+) -> None:
+    MessageRecall.objects.using(router.db_for_write(MessageRecall)).bulk_create(
+        MessageRecall(
+            sdk_app_id=outcome.sdk_app_id,
+            official_account=outcome.official_account,
+            msg_key=outcome.msg_key,
+            source=source,
+            requested_by=requested_by[:REQUESTED_BY_LENGTH],
+            result=outcome.status,
+            ret_code=outcome.ret_code,
+            reason=reason,
+            message=stored.get((outcome.sdk_app_id, outcome.official_account, outcome.msg_key)),
+        )
+        for outcome in outcomes
+    )
 
 
 def _as_ref(target: OfficialAccountMessage | MessageRef) -> MessageRef:

@@ -22,12 +22,14 @@ from itertools import pairwise
 from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
+from django.db import router
 
-from ..models import OfficialAccountMessage
+from ..models import OfficialAccountMessage, PrunedMessage
 from ..tencent import TencentChatClient, client_for
 from ..webhook.events import SentMessage
 from ..webhook.ingest import store_backfilled
 from ..webhook.wire import AFTER_SEND_MSG, MalformedCallback
+from . import tombstones
 
 PAGE_SIZE = 20
 # A bound on a single run, in case Tencent's LastMsgKey never says the end was reached.
@@ -80,6 +82,8 @@ class BackfillReport:
     stored: int = 0
     already_stored: int = 0
     placeholders: int = 0
+    pruned: int = 0
+    """Messages this app pruned (their tombstones say so), not stored again."""
     invalid: list[str] = field(default_factory=list)
     complete: bool = True
     """False when paging stopped before Tencent said the history was finished."""
@@ -91,11 +95,13 @@ def backfill(
     *,
     since: datetime | None = None,
     page_size: int = PAGE_SIZE,
+    include_pruned: bool = False,
 ) -> BackfillReport:
     """Store the account's messages that Tencent's history has and this database has not.
 
     Pages back from the newest message until the history ends or, with ``since``, until
-    messages get older than ``since``.
+    messages get older than ``since``. A message this app pruned is not stored again, unless
+    ``include_pruned``.
     """
     try:
         client = client_for(sdk_app_id)
@@ -116,6 +122,11 @@ def backfill(
                 continue
             if since is not None and event.msg_time < since:
                 reached_since = True
+                continue
+            if not include_pruned and tombstones.is_pruned(
+                router.db_for_write(PrunedMessage), sdk_app_id, official_account, event.msg_key
+            ):
+                report.pruned += 1
                 continue
             if store_backfilled(sdk_app_id, event):
                 report.stored += 1

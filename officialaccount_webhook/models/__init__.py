@@ -3,10 +3,14 @@
 
 from .deliveries import CallbackDelivery
 from .messages import OfficialAccountMessage, OfficialAccountMessageQuerySet, derived_columns
+from .recalls import MessageRecall
+from .tombstones import PrunedMessage
 
 __all__ = [
     "CallbackDelivery",
+    "MessageRecall",
     "OfficialAccountMessage",
     "OfficialAccountMessageQuerySet",
+    "PrunedMessage",
     "derived_columns",
 ]

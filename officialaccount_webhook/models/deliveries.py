@@ -13,14 +13,19 @@ from .messages import OfficialAccountMessage
 class CallbackDelivery(models.Model):
     """One request that reached the webhook view, and what became of it.
 
-    Rejected requests keep no body, so junk traffic cannot fill the database; the query string
-    is kept with ``Sign`` redacted.
+    Unauthenticated requests keep no body, so junk traffic cannot fill the database; an
+    authenticated one of this app's commands that could not become a message keeps it as
+    received (``raw_body``), since Tencent will not send it again. Another product's callbacks
+    keep none unless ``KEEP_OTHER_COMMAND_BODIES`` says so. The query string is kept with
+    ``Sign`` redacted.
     """
 
     class Outcome(models.TextChoices):
         ACCEPTED = "accepted", _("accepted")
         DUPLICATE = "duplicate", _("duplicate")
+        WITHDRAWAL = "withdrawal", _("withdrawal")
         OTHER_COMMAND = "other_command", _("other command")
+        REFUSED = "refused", _("refused, body kept")
         REJECTED = "rejected", _("rejected")
 
     received_at = models.DateTimeField(_("received at"), default=timezone.now)
@@ -32,6 +37,21 @@ class CallbackDelivery(models.Model):
     query_string = models.TextField(_("query string"), blank=True, default="")
     remote_addr = models.GenericIPAddressField(_("remote address"), null=True, blank=True)
     body = models.JSONField(_("body"), null=True, blank=True)
+    raw_body = models.BinaryField(
+        _("raw body"),
+        null=True,
+        blank=True,
+        help_text=_(
+            "The bytes of an authenticated callback that could not be stored as a message, for "
+            "officialaccount_reprocess."
+        ),
+    )
+    reprocessed_at = models.DateTimeField(
+        _("reprocessed at"),
+        null=True,
+        blank=True,
+        help_text=_("When officialaccount_reprocess stored what this refused callback held."),
+    )
     spool_record = models.CharField(
         _("spool record"),
         max_length=80,

@@ -156,6 +156,15 @@ class OfficialAccountMessage(models.Model):
         blank=True,
         help_text=_("Keys of the callback body beyond the documented ones, kept as received."),
     )
+    repairs = models.JSONField(
+        _("repairs"),
+        default=list,
+        blank=True,
+        help_text=_(
+            "What was changed in the callback to store it (a number sent as text, say), one "
+            "note each; empty when it was stored as sent."
+        ),
+    )
     received_at = models.DateTimeField(_("received at"), default=timezone.now)
     backfilled = models.BooleanField(
         _("backfilled"),

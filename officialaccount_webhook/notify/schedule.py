@@ -20,8 +20,10 @@ logged and the answer to Tencent is unchanged. The message keeps ``signalled_at`
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import datetime
 from functools import partial
+from typing import Any
 
 from django.db import transaction
 from django.db.models import Model
@@ -52,24 +54,36 @@ def message_recalled(using: str, message: OfficialAccountMessage) -> None:
     _after_commit(using, "message_recalled", message)
 
 
-def callback_received(using: str, delivery: CallbackDelivery) -> None:
-    """Send ``callback_received`` for ``delivery`` once the transaction on ``using`` commits."""
-    _after_commit(using, "callback_received", delivery)
+def callback_received(
+    using: str, delivery: CallbackDelivery, payload: dict[str, Any] | None = None
+) -> None:
+    """Send ``callback_received`` for ``delivery`` once the transaction on ``using`` commits.
+
+    Pass ``payload`` when the delivery record keeps no body (another product's callback): a
+    task then carries it, since the worker cannot read it back.
+    """
+    if delivery.body is not None:
+        payload = None  # the worker reads it from the record: the task stays a few bytes
+    _after_commit(using, "callback_received", delivery, payload)
 
 
-def _after_commit(using: str, name: str, row: Model) -> None:
+def _after_commit(using: str, name: str, row: Model, payload: dict[str, Any] | None = None) -> None:
     route = ROUTES[name]
     listened = route.signal.has_listeners(route.model)
     if not listened and not route.records_outcome:
         return  # every callback passes here: with nobody listening it costs nothing
+    extra = () if payload is None else (payload,)
+    send: Callable[[], object]
     if listened and get_settings().signal_mode == SIGNAL_MODE_TASK:
-        transaction.on_commit(partial(_enqueue, name, using, row.pk), using=using, robust=True)
+        send = partial(_enqueue, name, using, row.pk, *extra)
     else:
-        transaction.on_commit(partial(route.send, row), using=using, robust=True)
+        send = partial(route.send, row, *extra)
+    transaction.on_commit(send, using=using, robust=True)
 
 
-def _enqueue(name: str, using: str, pk: int) -> None:
-    """Enqueue ``task.deliver_signal(name, using, pk)``; log, never raise, if that fails."""
+def _enqueue(name: str, using: str, pk: int, *payload: dict[str, Any]) -> None:
+    """Enqueue ``task.deliver_signal(name, using, pk[, payload])``; log, never raise, if that
+    fails."""
     conf = get_settings()
     try:
         # Imported here: only the task mode needs the Tasks framework.
@@ -78,7 +92,7 @@ def _enqueue(name: str, using: str, pk: int) -> None:
         task = deliver_signal
         if (task.backend, task.queue_name) != (conf.task_backend, conf.task_queue):
             task = task.using(backend=conf.task_backend, queue_name=conf.task_queue)
-        task.enqueue(name, using, pk)
+        task.enqueue(name, using, pk, *payload)
     except Exception:
         # Never raised: the event is stored and Tencent must get its answer.
         logger.exception(

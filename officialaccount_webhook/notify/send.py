@@ -47,15 +47,20 @@ def send_message_recalled(message: OfficialAccountMessage) -> bool:
     return not _send("message_recalled", message=message)
 
 
-def send_callback_received(delivery: CallbackDelivery) -> bool:
+def send_callback_received(
+    delivery: CallbackDelivery, payload: dict[str, Any] | None = None
+) -> bool:
     """Send callback_received; True if no receiver failed (a failure is only logged).
 
-    The payload is the delivery record's body, kept for every callback that is handed on.
+    ``payload`` defaults to the delivery record's body; another product's callback keeps none
+    (``KEEP_OTHER_COMMAND_BODIES``), so its payload travels with the signal instead.
     """
+    if payload is None:
+        payload = delivery.body if delivery.body is not None else {}
     return not _send(
         "callback_received",
         command=delivery.command,
-        payload=delivery.body if delivery.body is not None else {},
+        payload=payload,
         sdk_app_id=delivery.sdk_app_id,
         delivery=delivery,
     )
@@ -67,7 +72,7 @@ class Route:
 
     signal: Signal
     model: type[Model]
-    send: Callable[[Any], bool]
+    send: Callable[..., bool]
     records_outcome: bool
     """Whether sending leaves a mark on the row (``signalled_at``), even to nobody."""
 

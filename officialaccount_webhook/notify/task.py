@@ -5,7 +5,8 @@ finds the task by its path): importing it needs the Tasks framework and a valid
 ``TASK_BACKEND``. Not named ``tasks.py``, so that task runners which import every installed
 app's ``tasks`` module (Celery's autodiscovery) never load it by accident.
 
-A task carries only JSON values: the signal's name, the database alias, the row's primary key.
+A task carries only JSON values: the signal's name, the database alias, the row's primary key,
+and for another product's callback, whose record keeps no body, its payload.
 It looks the row up in the worker and calls the same sender as the on-commit mode (``send``),
 so a receiver's failure is recorded on the message the same way.
 """
@@ -46,8 +47,9 @@ task: Callable[[Callable[..., None]], Any] = framework().task(
 
 
 @task
-def deliver_signal(name: str, using: str, pk: int) -> None:
-    """Send the signal ``name`` (a key of ``send.ROUTES``) for the row ``pk`` on ``using``."""
+def deliver_signal(name: str, using: str, pk: int, payload: dict[str, Any] | None = None) -> None:
+    """Send the signal ``name`` (a key of ``send.ROUTES``) for the row ``pk`` on ``using``;
+    ``payload`` only for a ``callback_received`` whose delivery record keeps no body."""
     route = ROUTES[name]
     row = route.model._default_manager.using(using).filter(pk=pk).first()
     if row is None:
@@ -59,7 +61,7 @@ def deliver_signal(name: str, using: str, pk: int) -> None:
         # its queue: the task is enqueued only for a message not yet signalled.
         logger.info("%s was sent for message %s before its task ran", name, pk)
         return
-    if not route.send(row):
+    if not (route.send(row) if payload is None else route.send(row, payload)):
         where = "the message's receiver_error" if route.records_outcome else "the log"
         subject = f"{route.model.__name__} {pk}"
         raise ReceiverFailed(f"a receiver of {name} failed for {subject}; see {where}")

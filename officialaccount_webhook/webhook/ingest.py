@@ -19,13 +19,15 @@ from django.db import router, transaction
 from django.utils import timezone
 
 from .._itertools import batched
+from ..conf import get_settings
+from ..messages import history
 from ..models import CallbackDelivery, OfficialAccountMessage, derived_columns
 from ..notify import schedule
 from .events import CallbackEvent, MessageWithdrawal, OtherCallback, SentMessage
 from .inbound import InboundRequest
 from .query import CallbackQuery
 from .store import StoreResult, store_message
-from .wire import MAX_COMMAND_LENGTH, CallbackError
+from .wire import MAX_COMMAND_LENGTH, OWN_COMMAND_PREFIX, CallbackError
 
 Outcome = CallbackDelivery.Outcome
 
@@ -40,10 +42,9 @@ def ingest(sdk_app_id: int, event: CallbackEvent, request: InboundRequest) -> Ca
     using = router.db_for_write(OfficialAccountMessage)
     if isinstance(event, SentMessage):
         return _store_sent(using, sdk_app_id, event, request)
-    with transaction.atomic(using=using):
-        if isinstance(event, MessageWithdrawal):
-            _mark_recalled(using, sdk_app_id, event)
-        return _hand_on(using, sdk_app_id, event, request)
+    if isinstance(event, MessageWithdrawal):
+        return withdraw(using, sdk_app_id, event, request)
+    return _hand_on(using, sdk_app_id, event, request)
 
 
 def store_backfilled(sdk_app_id: int, event: SentMessage) -> bool:
@@ -57,22 +58,34 @@ def store_backfilled(sdk_app_id: int, event: SentMessage) -> bool:
     message = new_message(sdk_app_id, event, request, backfilled=True)
     result = store_message(using, message, None)
     if result.is_new:
-        schedule.message_received(using, result.message)
+        schedule_new_message(using, result)
     return result.is_new
 
 
-def record_rejection(request: InboundRequest, error: CallbackError) -> CallbackDelivery:
-    """Record a refused request, without its body."""
+def record_rejection(
+    request: InboundRequest, error: CallbackError, raw_body: bytes | None = None
+) -> CallbackDelivery:
+    """Record a refused request: without its body, or, for an authenticated callback of this
+    app's that could not become a message (``raw_body``), with it, for
+    ``officialaccount_reprocess``."""
     delivery = new_delivery(
         request,
         command=request.query.command,
-        outcome=Outcome.REJECTED,
+        outcome=Outcome.REJECTED if raw_body is None else Outcome.REFUSED,
         status_code=error.status_code,
         sdk_app_id=request.query.sdk_app_id,
         reason=error.info,
     )
+    delivery.raw_body = raw_body
     delivery.save(using=router.db_for_write(CallbackDelivery), force_insert=True)
     return delivery
+
+
+def keeps_refused_body(request: InboundRequest) -> bool:
+    """Whether an authenticated callback that could not be parsed keeps its body: this app's
+    commands do (and one that names no command, which may be), another product's do not."""
+    command = request.query.command
+    return not command or command.startswith(OWN_COMMAND_PREFIX)
 
 
 def _store_sent(
@@ -93,12 +106,22 @@ def _store_sent(
 def _schedule_signals(
     using: str, result: StoreResult, delivery: CallbackDelivery, *, drained: bool
 ) -> None:
-    # A drained duplicate whose signal never went out was stored by a request that died after
-    # its commit (or lost the answer to it): the signal is due now.
-    never_signalled = drained and result.message.signalled_at is None
-    if result.is_new or never_signalled:
+    if result.is_new:
+        schedule_new_message(using, result)
+    elif drained and result.message.signalled_at is None:
+        # A drained duplicate whose signal never went out was stored by a request that died
+        # after its commit (or lost the answer to it): the signal is due now.
         schedule.message_received(using, result.message)
     schedule.callback_received(using, delivery)
+
+
+def schedule_new_message(using: str, result: StoreResult) -> None:
+    """A message stored just now: recalled already if its withdrawal came first, then its
+    signals, ``message_received`` before ``message_recalled``."""
+    recalled = result.recall_pending and history.apply_pending(using, result.message)
+    schedule.message_received(using, result.message)
+    if recalled:
+        schedule.message_recalled(using, result.message)
 
 
 def new_message(
@@ -119,48 +142,82 @@ def new_message(
         extra=event.extra,
         received_at=request.received_at,
         backfilled=backfilled,
+        repairs=list(event.repairs),
         **derived_columns(event.msg_body),
     )
     schedule.presignal(message, request.received_at)
     return message
 
 
-def _mark_recalled(using: str, sdk_app_id: int, event: MessageWithdrawal) -> None:
-    messages = OfficialAccountMessage.objects.using(using)
-    now = timezone.now()
-    for msg_keys in batched(event.msg_keys, _IN_BATCH_SIZE):
-        # Locking the rows makes "recalled once" hold when two withdrawals of the same
-        # message race: the second waits, then no longer finds it unrecalled. (SQLite has no
-        # row locks; its transactions are serialised whole, see the W006 check.)
-        candidates = list(
-            messages.select_for_update().filter(
-                sdk_app_id=sdk_app_id,
-                official_account=event.official_account,
-                msg_key__in=msg_keys,
-                recalled_at__isnull=True,
-            )
+def withdraw(
+    using: str, sdk_app_id: int, event: MessageWithdrawal, request: InboundRequest
+) -> CallbackDelivery:
+    """A withdrawal callback: its delivery record, then what it did (``apply_withdrawal``)."""
+    with transaction.atomic(using=using):
+        delivery = new_delivery(
+            request,
+            command=event.command,
+            outcome=Outcome.WITHDRAWAL,
+            sdk_app_id=sdk_app_id,
+            body=event.payload,
         )
-        messages.filter(pk__in=[message.pk for message in candidates]).update(recalled_at=now)
-        for message in candidates:
+        delivery.save(using=using, force_insert=True)
+        apply_withdrawal(using, sdk_app_id, event, delivery)
+        schedule.callback_received(using, delivery)
+    return delivery
+
+
+def apply_withdrawal(
+    using: str, sdk_app_id: int, event: MessageWithdrawal, delivery: CallbackDelivery
+) -> None:
+    """Mark the listed messages recalled, whoever recalled them, and record per MsgKey what the
+    withdrawal did: recalled, already recalled, or not stored (yet: remembered for when the
+    message arrives). Runs in the caller's transaction."""
+    now = timezone.now()
+    messages = OfficialAccountMessage.objects.using(using)
+    for msg_keys in batched(event.msg_keys, _IN_BATCH_SIZE):
+        # Locking the rows makes "recalled once" hold when two withdrawals of the same message
+        # race: the second waits, then finds it recalled. (SQLite has no row locks; its
+        # transactions are serialised whole, see the W006 check.)
+        found = list(
+            messages.select_for_update()
+            .filter(
+                sdk_app_id=sdk_app_id, official_account=event.official_account, msg_key__in=msg_keys
+            )
+            .defer("msg_body", "text_content", "extra")
+        )
+        unrecalled = [message for message in found if message.recalled_at is None]
+        messages.filter(pk__in=[message.pk for message in unrecalled]).update(recalled_at=now)
+        stored = {message.msg_key for message in found}
+        history.record_withdrawal(
+            using,
+            delivery,
+            event.official_account,
+            found,
+            recalled={message.pk for message in unrecalled},
+            missing=[key for key in msg_keys if key not in stored],
+            at=now,
+        )
+        for message in unrecalled:
             message.recalled_at = now
             schedule.message_recalled(using, message)
 
 
 def _hand_on(
-    using: str,
-    sdk_app_id: int,
-    event: MessageWithdrawal | OtherCallback,
-    request: InboundRequest,
+    using: str, sdk_app_id: int, event: OtherCallback, request: InboundRequest
 ) -> CallbackDelivery:
+    """Another product's callback on the shared URL: acknowledged and handed on, its body kept
+    only if ``KEEP_OTHER_COMMAND_BODIES`` says so (it is not this app's data)."""
+    keep = get_settings().keep_other_command_bodies
     delivery = new_delivery(
         request,
         command=event.command,
         outcome=Outcome.OTHER_COMMAND,
         sdk_app_id=sdk_app_id,
-        body=event.payload,
+        body=event.payload if keep else None,
     )
     delivery.save(using=using, force_insert=True)
-    schedule.callback_received(using, delivery)
+    schedule.callback_received(using, delivery, event.payload)
     return delivery
 
 

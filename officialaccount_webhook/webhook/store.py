@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 from django.db import IntegrityError, OperationalError, connections, transaction
 
+from ..messages import history
 from ..models import CallbackDelivery, OfficialAccountMessage
 from . import store_pg
 
@@ -37,6 +38,8 @@ class StoreResult:
     message: OfficialAccountMessage
     """The stored row. For a duplicate on the portable path it is the row read back; on
     PostgreSQL's path only its primary key is (no caller needs more)."""
+    recall_pending: bool = False
+    """For a new message: a withdrawal of it came first and waits (``messages.history``)."""
 
     @property
     def is_new(self) -> bool:
@@ -59,8 +62,8 @@ def store_message(
         and connections[using].vendor == "postgresql"
     ):
         try:
-            created = store_pg.store_message(using, message, delivery)
-            return StoreResult(Stored.NEW if created else Stored.DUPLICATE, message)
+            created, recall_pending = store_pg.store_message(using, message, delivery)
+            return StoreResult(Stored.NEW if created else Stored.DUPLICATE, message, recall_pending)
         except store_pg.StoredRowVanished:
             pass  # deleted between the two statements (a prune): store it again, portably
     with transaction.atomic(using=using):
@@ -89,7 +92,10 @@ def _insert_once(using: str, message: OfficialAccountMessage) -> StoreResult:
         try:
             with transaction.atomic(using=using):
                 message.save(using=using, force_insert=True)
-            return StoreResult(Stored.NEW, message)
+            waiting = history.pending(
+                using, message.sdk_app_id, message.official_account, message.msg_key
+            )
+            return StoreResult(Stored.NEW, message, recall_pending=waiting.exists())
         except IntegrityError:
             message.pk = None
             existing = OfficialAccountMessage.objects.using(using).filter(**key).first()

@@ -42,7 +42,7 @@ from django.db.models import (
     TextField,
 )
 
-from ..models import CallbackDelivery, OfficialAccountMessage
+from ..models import CallbackDelivery, MessageRecall, OfficialAccountMessage
 
 UNIQUE_KEY = "officialaccount_message_unique_key"
 
@@ -101,6 +101,7 @@ def _statements(using: str) -> tuple[str, str]:
     message_fields, delivery_fields = _fields()
     messages = quote(OfficialAccountMessage._meta.db_table)
     deliveries = quote(CallbackDelivery._meta.db_table)
+    recalls = quote(MessageRecall._meta.db_table)
     message_columns = ", ".join(quote(str(f.column)) for f in message_fields)
     delivery_columns = ", ".join(quote(str(f.column)) for f in delivery_fields)
     # A parameter in a SELECT list has no column to take its type from: say it (a NULL
@@ -117,7 +118,11 @@ def _statements(using: str) -> tuple[str, str]:
         )
         INSERT INTO {deliveries} ({delivery_columns}, message_id, outcome)
         SELECT {delivery_values}, new.id, 'accepted' FROM new
-        RETURNING id, message_id
+        RETURNING id, message_id, EXISTS (
+            SELECT 1 FROM {recalls}
+            WHERE sdk_app_id = %s AND official_account = %s AND msg_key = %s
+            AND result = 'not_stored' AND applied_at IS NULL
+        )
     """  # noqa: S608
     duplicate = f"""
         INSERT INTO {deliveries} ({delivery_columns}, message_id, outcome)
@@ -128,16 +133,21 @@ def _statements(using: str) -> tuple[str, str]:
     return new, duplicate
 
 
-def store_message(using: str, message: OfficialAccountMessage, delivery: CallbackDelivery) -> bool:
-    """Store ``message`` once and ``delivery`` for it; True if the message is new, False if it
-    was stored before. Sets the primary keys and ``delivery.outcome``; raises
-    :class:`StoredRowVanished` in the race described above."""
+def store_message(
+    using: str, message: OfficialAccountMessage, delivery: CallbackDelivery
+) -> tuple[bool, bool]:
+    """Store ``message`` once and ``delivery`` for it. Answers whether the message is new, and
+    (for a new one) whether a withdrawal of it came first and waits (``messages.history``), a
+    question the same statement asks, so that the usual case stays one round trip. Sets the
+    primary keys and ``delivery.outcome``; raises :class:`StoredRowVanished` in the race
+    described above."""
     connection = connections[using]
     message_fields, delivery_fields = _fields()
     new, duplicate = _statements(using)
     delivery_params = [
         _db_value(field, getattr(delivery, field.attname), connection) for field in delivery_fields
     ]
+    key: list[Any] = [message.sdk_app_id, message.official_account, message.msg_key]
     with connection.cursor() as cursor:
         cursor.execute(
             new,
@@ -147,18 +157,21 @@ def store_message(using: str, message: OfficialAccountMessage, delivery: Callbac
                     for field in message_fields
                 ),
                 *delivery_params,
+                *key,
             ],
         )
         row = cursor.fetchone()
     created = row is not None
-    if not created:
+    recall_pending = False
+    if row is not None:
+        delivery.pk, delivery.message_id, recall_pending = row
+    else:
         with connection.cursor() as cursor:
-            key: list[Any] = [message.sdk_app_id, message.official_account, message.msg_key]
             cursor.execute(duplicate, [*delivery_params, *key])
             row = cursor.fetchone()
         if row is None:
             raise StoredRowVanished(message.msg_key)
-    delivery.pk, delivery.message_id = row
+        delivery.pk, delivery.message_id = row
     delivery.outcome = (
         CallbackDelivery.Outcome.ACCEPTED if created else CallbackDelivery.Outcome.DUPLICATE
     )
@@ -167,4 +180,4 @@ def store_message(using: str, message: OfficialAccountMessage, delivery: Callbac
     delivery._state.adding, delivery._state.db = False, using
     if created:
         delivery.message = message
-    return created
+    return created, recall_pending

@@ -23,7 +23,7 @@ from .auth import authenticate
 from .body import parse_body, resolve_command
 from .events import parse_event
 from .inbound import InboundRequest
-from .ingest import record_rejection
+from .ingest import keeps_refused_body, record_rejection
 from .spooling import store_or_spool
 from .wire import (
     BodyTooLarge,
@@ -109,10 +109,15 @@ class CallbackView(APIView):
             app = authenticate(
                 inbound.query, conf.apps, now=int(time.time()), skew=conf.request_time_skew
             )
+        except CallbackError as error:
+            return _reject(inbound, error)
+        try:
             payload = parse_body(body)
             event = parse_event(resolve_command(inbound.query.command, payload), payload)
         except CallbackError as error:
-            return _reject(inbound, error)
+            # Authenticated, so Tencent's, and it will not come again: keep what it sent if it
+            # is this app's to keep (docs/webhook.md), for officialaccount_reprocess.
+            return _reject(inbound, error, body if keeps_refused_body(inbound) else None)
         # What fails here is ours, not the request's: handle_exception answers it.
         store_or_spool(app.sdk_app_id, event, inbound)
         return HttpResponse(_SUCCESS_BODY, content_type=JSONRenderer.media_type)
@@ -155,9 +160,9 @@ def _read_body(http_request: HttpRequest, limit: int) -> bytes:
     return body
 
 
-def _reject(inbound: InboundRequest, error: CallbackError) -> Response:
+def _reject(inbound: InboundRequest, error: CallbackError, body: bytes | None = None) -> Response:
     try:
-        record_rejection(inbound, error)
+        record_rejection(inbound, error, body)
     except DatabaseError:
         # The refusal stands whether or not it could be recorded.
         logger.exception("Could not record a rejected callback")

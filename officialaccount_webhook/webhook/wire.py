@@ -15,6 +15,9 @@ from typing import Any
 
 AFTER_SEND_MSG = "OfficialAccount.CallbackAfterSendMsg"
 AFTER_MSG_WITHDRAW = "OfficialAccount.CallbackAfterMsgWithDraw"
+# Every official-account callback's command starts so; the shared webhook URL also receives
+# other products' (C2C.*, Group.*), which are not this app's data.
+OWN_COMMAND_PREFIX = "OfficialAccount."
 
 # Column sizes. Tencent documents no maximum for either ID; MsgKey is at most 50 characters
 # according to an SDK comment, official-account IDs are short "@TOA#_..." strings. Twice the

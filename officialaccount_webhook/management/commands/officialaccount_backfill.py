@@ -26,17 +26,28 @@ class Command(BaseCommand):
             type=moment,
             help="Stop at messages older than this date or ISO time (default: the whole history).",
         )
+        parser.add_argument(
+            "--include-pruned",
+            action="store_true",
+            help="Store messages that officialaccount_prune deleted, too (default: skip them).",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         try:
-            report = backfill(options["sdkappid"], options["account"], since=options["since"])
+            report = backfill(
+                options["sdkappid"],
+                options["account"],
+                since=options["since"],
+                include_pruned=options["include_pruned"],
+            )
         except ReconcileError as exc:
             raise CommandError(str(exc)) from None
         except TencentChatError as exc:
             raise CommandError(f"Tencent's history API failed: {exc}") from None
         self.stdout.write(
             f"Read {report.seen} message(s) in {report.pages} page(s): stored {report.stored}, "
-            f"already stored {report.already_stored}, placeholders {report.placeholders}."
+            f"already stored {report.already_stored}, placeholders {report.placeholders}, "
+            f"pruned before (not stored again) {report.pruned}."
         )
         for problem in report.invalid:
             self.stderr.write(self.style.WARNING(f"Skipped a history item: {problem}"))

@@ -16,7 +16,9 @@ class Command(BaseCommand):
     help = (
         "Delete delivery records received more than DAYS days ago (default: the "
         "DELIVERY_RETENTION_DAYS setting), in small batches so that the webhook is never held "
-        "up. With --messages, also delete messages received that long ago."
+        "up. With --messages, also delete messages received that long ago, leaving a tombstone "
+        "for each. Also clears kept bodies of other products' callbacks and deletes tombstones "
+        "past their own retention settings."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -36,13 +38,18 @@ class Command(BaseCommand):
             cutoff = timezone.now() - timedelta(days=days)
         except OverflowError:
             raise CommandError(f"{days} days ago is before the calendar begins.") from None
-        deliveries, messages = prune(
-            cutoff, messages=options["messages"], batch_size=options["batch_size"]
-        )
+        report = prune(cutoff, messages=options["messages"], batch_size=options["batch_size"])
         self.stdout.write(
-            f"Deleted {deliveries} delivery record(s) received before {cutoff:%Y-%m-%d %H:%M}."
+            f"Deleted {report.deliveries} delivery record(s) received before "
+            f"{cutoff:%Y-%m-%d %H:%M}."
         )
         if options["messages"]:
             self.stdout.write(
-                f"Deleted {messages} message(s) received before {cutoff:%Y-%m-%d %H:%M}."
+                f"Deleted {report.messages} message(s) received before {cutoff:%Y-%m-%d %H:%M}, "
+                "each leaving a tombstone so that backfill does not store it again."
             )
+        self.stdout.write(
+            f"Cleared the body of {report.other_bodies} other product's callback(s) past "
+            "OTHER_COMMAND_BODY_RETENTION_DAYS; deleted "
+            f"{report.tombstones} tombstone(s) past TOMBSTONE_RETENTION_DAYS."
+        )

@@ -7,6 +7,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from ...messages.recall import RecallError, recall_messages
+from ...models import MessageRecall
 
 
 class Command(BaseCommand):
@@ -24,7 +25,12 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         targets = [(options["sdkappid"], options["account"], key) for key in options["msg_keys"]]
         try:
-            outcomes = recall_messages(targets, reason=options["reason"], requested_by="command")
+            outcomes = recall_messages(
+                targets,
+                reason=options["reason"],
+                requested_by="command",
+                source=MessageRecall.Source.COMMAND,
+            )
         except RecallError as exc:
             raise CommandError(str(exc)) from None
         for outcome in outcomes:

@@ -1,0 +1,113 @@
+"""Reprocessing: the authenticated callbacks that could not become a message, run through the
+current parser again (after an upgrade, or a fix of the settings), and stored if they now parse.
+
+Each refused delivery record keeps the body as received (``raw_body``). A record that now
+parses is stored as its callback would have been, linked to its message, and marked
+``reprocessed_at``, so that running again skips it; the storage seam's unique key keeps a
+message from being stored twice either way. ``message_received`` is sent once per new message.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from django.db import router, transaction
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from ..messages import history, tombstones
+from ..models import CallbackDelivery
+from ..notify import schedule
+from .body import parse_body, resolve_command
+from .events import MessageWithdrawal, SentMessage, parse_event
+from .inbound import InboundRequest
+from .ingest import apply_withdrawal, new_message, schedule_new_message
+from .query import CallbackQuery
+from .store import store_message
+from .wire import CallbackError
+
+Outcome = CallbackDelivery.Outcome
+
+
+@dataclass
+class ReprocessReport:
+    stored: int = 0
+    duplicates: int = 0
+    withdrawals: int = 0
+    handed_on: int = 0
+    pruned: int = 0
+    still_refused: list[str] = field(default_factory=list)
+    """``delivery <pk>: <reason>`` for each record the current parser still refuses."""
+    stranded_recalls: int = 0
+    """Withdrawals that came first and whose message is now stored: applied."""
+
+
+def refused() -> QuerySet[CallbackDelivery]:
+    """The refused deliveries that kept a body and were not reprocessed yet, oldest first."""
+    return CallbackDelivery.objects.filter(
+        outcome=Outcome.REFUSED, raw_body__isnull=False, reprocessed_at__isnull=True
+    ).order_by("received_at", "id")
+
+
+def reprocess(
+    deliveries: QuerySet[CallbackDelivery], *, include_pruned: bool = False
+) -> ReprocessReport:
+    report = ReprocessReport()
+    for pk in deliveries.values_list("pk", flat=True).iterator(chunk_size=500):
+        _reprocess_one(pk, report, include_pruned=include_pruned)
+    report.stranded_recalls = history.apply_stranded(router.db_for_write(CallbackDelivery))
+    return report
+
+
+def _reprocess_one(pk: int, report: ReprocessReport, *, include_pruned: bool) -> None:
+    using = router.db_for_write(CallbackDelivery)
+    with transaction.atomic(using=using):
+        # Locked and read again: two runs at once reprocess each record once.
+        delivery = (
+            CallbackDelivery.objects.using(using)
+            .select_for_update()
+            .filter(pk=pk, reprocessed_at__isnull=True)
+            .first()
+        )
+        if delivery is None or delivery.raw_body is None or delivery.sdk_app_id is None:
+            return
+        query = CallbackQuery.from_query_string(delivery.query_string)
+        try:
+            payload = parse_body(bytes(delivery.raw_body))
+            event = parse_event(resolve_command(query.command, payload), payload)
+        except CallbackError as error:
+            report.still_refused.append(f"delivery {pk}: {error.info}")
+            if error.info != delivery.reason:
+                delivery.reason = error.info
+                delivery.save(using=using, update_fields=["reason"])
+            return
+        request = InboundRequest(
+            query=query,
+            remote_addr=delivery.remote_addr,
+            received_at=delivery.received_at or datetime.now(tz=UTC),
+        )
+        delivery.body = payload
+        delivery.reprocessed_at = timezone.now()
+        if isinstance(event, SentMessage):
+            if not include_pruned and tombstones.is_pruned(
+                using, delivery.sdk_app_id, event.official_account, event.msg_key
+            ):
+                report.pruned += 1
+            else:
+                result = store_message(
+                    using, new_message(delivery.sdk_app_id, event, request), None
+                )
+                delivery.message = result.message
+                if result.is_new:
+                    report.stored += 1
+                    schedule_new_message(using, result)
+                else:
+                    report.duplicates += 1
+        elif isinstance(event, MessageWithdrawal):
+            apply_withdrawal(using, delivery.sdk_app_id, event, delivery)
+            report.withdrawals += 1
+        else:
+            report.handed_on += 1
+        delivery.save(using=using, update_fields=["body", "reprocessed_at", "message"])
+        schedule.callback_received(using, delivery)
