@@ -189,7 +189,7 @@ SENT_REFUSALS = [
     ("MsgTime", None, "MsgTime: required field is missing"),
     ("MsgTime", "1717000000.0", "MsgTime: must be an integer, not a string"),
     ("MsgTime", "-1717000000", "MsgTime: must be an integer, not a string"),
-    ("MsgTime", "١٧١٧", "MsgTime: must be an integer, not a string"),
+    ("MsgTime", "\u0661\u0667", "MsgTime: must be an integer, not a string"),  # Arabic-Indic
     ("MsgTime", 1717000000.5, r"MsgTime: must be an integer, not 1717000000\.5"),
     ("MsgTime", True, "MsgTime: must be an integer, not a boolean"),
     ("MsgTime", -1, "MsgTime: -1 is out of range"),
