@@ -7,6 +7,7 @@ from functools import cache
 from typing import Any
 
 from django.db import connections, models, router
+from django.db.models import Value
 from django.db.models.functions import Upper
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -159,6 +160,9 @@ class OfficialAccountMessage(models.Model):
     repairs = models.JSONField(
         _("repairs"),
         default=list,
+        # Also the database's own default, so that a web worker of the previous version, which
+        # does not know the column, can still insert while a rolling deploy is under way.
+        db_default=Value([], output_field=models.JSONField()),
         blank=True,
         help_text=_(
             "What was changed in the callback to store it (a number sent as text, say), one "
