@@ -19,7 +19,7 @@ from django.db import connections, router
 from .conf import SETTINGS_NAME, SIGNAL_MODE_TASK, WebhookSettings, get_settings
 from .notify import framework as task_framework
 from .tencent.client import base_url_for
-from .webhook import spool
+from .webhook import spool, spooling
 
 # Below this, ordinary network delay and clock drift reject genuine callbacks.
 MIN_SENSIBLE_SKEW = 5
@@ -113,19 +113,33 @@ def _check_spool(conf: WebhookSettings) -> list[CheckMessage]:
                 id="officialaccount_webhook.E002",
             )
         ]
+    messages: list[CheckMessage] = []
     directory = conf.spool_dir
     while not directory.exists() and directory != directory.parent:
         directory = directory.parent  # the spool is created on first use: check its parent
     if not directory.is_dir() or not os.access(directory, os.W_OK | os.X_OK):
-        return [
+        messages.append(
             Warning(
                 f"{SETTINGS_NAME}['SPOOL_DIR'] ({conf.spool_dir}) cannot be written by this "
                 "process, so the spool would fail when it is needed.",
                 hint="Create the directory and give the web server's user write access.",
                 id="officialaccount_webhook.W009",
             )
-        ]
-    return []
+        )
+    # A listing, no more: checks run on every manage.py command.
+    if quarantined := spooling.quarantined(conf.spool_dir):
+        messages.append(
+            Warning(
+                f"{len(quarantined)} spooled callback(s) in "
+                f"{conf.spool_dir / spooling.QUARANTINE_DIR}: each failed every attempt to "
+                "store it (SPOOL_MAX_ATTEMPTS), and no drain takes it any more.",
+                hint="See why with `python manage.py officialaccount_drain_spool`; fix the "
+                "cause, then run `python manage.py officialaccount_drain_spool "
+                "--retry-quarantined`.",
+                id="officialaccount_webhook.W013",
+            )
+        )
+    return messages
 
 
 def _check_signal_mode(conf: WebhookSettings) -> list[CheckMessage]:

@@ -11,6 +11,7 @@ from django.db import connection
 from django.test import override_settings
 
 from officialaccount_webhook.notify import framework as task_framework
+from officialaccount_webhook.webhook import spool, spooling
 from tests.settings import INSTALLED_APPS, OFFICIALACCOUNT_WEBHOOK
 
 SPOOL_DIR = OFFICIALACCOUNT_WEBHOOK["SPOOL_DIR"]
@@ -176,6 +177,31 @@ def test_spool_that_does_not_exist_yet_is_fine(tmp_path: Path) -> None:
     conf = {"APPS": {1: {"CALLBACK_TOKENS": ["t"]}}, "SPOOL_DIR": str(tmp_path / "a" / "b")}
     with override_settings(OFFICIALACCOUNT_WEBHOOK=conf):
         assert "officialaccount_webhook.W008" not in ids()
+
+
+def test_a_quarantined_record_warns_until_it_is_retried(tmp_path: Path) -> None:
+    directory = tmp_path / "spool"
+    conf = {"APPS": {1: {"CALLBACK_TOKENS": ["t"]}}, "SPOOL_DIR": str(directory)}
+    callback = spool.SpooledCallback(
+        sdk_app_id=1, command="C", payload={}, query_string="", remote_addr=None, spooled_at=0.0
+    )
+
+    def refuse(callback: spool.SpooledCallback) -> None:
+        raise ValueError("refused")
+
+    with override_settings(OFFICIALACCOUNT_WEBHOOK=conf | {"SPOOL_MAX_ATTEMPTS": 1}):
+        for _ in range(2):
+            spool.write(directory, callback)
+        spooling.drain(directory, refuse)
+        assert spool.pending(directory) == 0
+        [message] = [m for m in checks.run_checks() if m.id == "officialaccount_webhook.W013"]
+        assert message.level == checks.WARNING
+        assert message.msg.startswith(f"2 spooled callback(s) in {directory / 'quarantine'}")
+        assert "officialaccount_drain_spool --retry-quarantined" in message.hint
+        spooling.release_quarantined(directory)
+        assert "officialaccount_webhook.W013" not in ids()  # waiting again, not quarantined
+        assert spooling.drain(directory, lambda callback: None).stored == 2
+        assert ids() == []
 
 
 TASK_MODE = {"APPS": {1: {"CALLBACK_TOKENS": ["t"]}}, "SPOOL_DIR": SPOOL_DIR, "SIGNAL_MODE": "task"}

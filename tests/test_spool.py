@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import logging
+import multiprocessing
 import os
 import threading
 import time
@@ -15,14 +17,25 @@ from typing import Any
 
 import pytest
 from django.core.management import CommandError, call_command
-from django.db import OperationalError, connection
+from django.db import (
+    DatabaseError,
+    DataError,
+    IntegrityError,
+    InterfaceError,
+    InternalError,
+    NotSupportedError,
+    OperationalError,
+    ProgrammingError,
+    connection,
+)
 from django.test import Client, override_settings
 from django.utils import timezone
 
 from officialaccount_webhook.models import CallbackDelivery, OfficialAccountMessage
 from officialaccount_webhook.signals import message_received
-from officialaccount_webhook.webhook import spool
-from officialaccount_webhook.webhook.wire import AFTER_SEND_MSG
+from officialaccount_webhook.webhook import spool, spooling
+from officialaccount_webhook.webhook.events import CallbackEvent, parse_event
+from officialaccount_webhook.webhook.wire import AFTER_SEND_MSG, MalformedCallback
 from tests.conftest import (
     TOKEN,
     callback_query,
@@ -156,11 +169,14 @@ def test_an_unwritable_spool_is_an_error(tmp_path: Path) -> None:
 # ------------------------------------------------------------------ a real outage
 
 
+def spool_conf(directory: Path, **more: object) -> dict[str, object]:
+    return {"APPS": {SIGNED_APP: {"CALLBACK_TOKENS": [TOKEN]}}, "SPOOL_DIR": str(directory), **more}
+
+
 @pytest.fixture
 def spool_dir(tmp_path: Path) -> Iterator[Path]:
     directory = tmp_path / "spool"
-    conf = {"APPS": {SIGNED_APP: {"CALLBACK_TOKENS": [TOKEN]}}, "SPOOL_DIR": str(directory)}
-    with override_settings(OFFICIALACCOUNT_WEBHOOK=conf):
+    with override_settings(OFFICIALACCOUNT_WEBHOOK=spool_conf(directory)):
         yield directory
 
 
@@ -173,6 +189,22 @@ def database_unreachable() -> Iterator[None]:
         connection.settings_dict.update(HOST="127.0.0.1", PORT="9")  # discard port: refused
     else:
         connection.settings_dict["NAME"] = "/nonexistent/officialaccount/db.sqlite3"
+    try:
+        yield
+    finally:
+        connection.close()
+        connection.settings_dict.clear()
+        connection.settings_dict.update(saved)
+
+
+@contextmanager
+def read_only_database() -> Iterator[None]:
+    """A PostgreSQL that answers but refuses writes, as a standby does after a failover."""
+    saved = dict(connection.settings_dict)
+    connection.close()
+    options = dict(saved.get("OPTIONS", {}))
+    options["options"] = "-c default_transaction_read_only=on"
+    connection.settings_dict["OPTIONS"] = options
     try:
         yield
     finally:
@@ -348,17 +380,8 @@ def test_a_drained_duplicate_that_was_never_signalled_is_signalled(
 )
 def test_a_read_only_database_is_spooled_too(spool_dir: Path) -> None:
     """As after a failover to a standby: the server answers, but refuses writes."""
-    saved = dict(connection.settings_dict)
-    connection.close()
-    options = dict(saved.get("OPTIONS", {}))
-    options["options"] = "-c default_transaction_read_only=on"
-    connection.settings_dict["OPTIONS"] = options
-    try:
+    with read_only_database():
         response = post(sample("text"))
-    finally:
-        connection.close()
-        connection.settings_dict.clear()
-        connection.settings_dict.update(saved)
     assert response.status_code == 200
     assert spool.pending(spool_dir) == 1
     call_command("officialaccount_drain_spool", stdout=StringIO())
@@ -393,3 +416,242 @@ def test_a_connection_that_died_between_requests_is_spooled_then_replaced(
     call_command("officialaccount_drain_spool", stdout=StringIO())
     stored = set(OfficialAccountMessage.objects.values_list("msg_key", flat=True))
     assert stored == {"before", "while-dead", "after"}
+
+
+# ------------------------------------------------------------------ attempts and quarantine
+
+
+def unparsable(n: int = 0) -> spool.SpooledCallback:
+    """A record that today's parser refuses every time: it has no MsgKey."""
+    payload = dict(record(n).payload)
+    del payload["MsgKey"]
+    return replace(record(n), payload=payload)
+
+
+def refuse(callback: spool.SpooledCallback) -> None:
+    raise ValueError("refused by the test")
+
+
+def attempts_files(directory: Path) -> list[str]:
+    return sorted(
+        path.relative_to(directory).as_posix()
+        for path in directory.rglob(f"*{spooling.ATTEMPTS_SUFFIX}")
+    )
+
+
+def drain_command(*flags: str) -> tuple[str, str, str]:
+    """The command's output, its error output, and its error ("" when it succeeds)."""
+    out, err = StringIO(), StringIO()
+    try:
+        call_command("officialaccount_drain_spool", *flags, stdout=out, stderr=err)
+    except CommandError as exc:
+        return out.getvalue(), err.getvalue(), str(exc)
+    return out.getvalue(), err.getvalue(), ""
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_record_that_always_fails_is_quarantined_after_exactly_n_drains(
+    spool_dir: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    bad = spool.write(spool_dir, unparsable()).name
+    spool.write(spool_dir, record(1))
+    folder = spool_dir / spooling.QUARANTINE_DIR
+    with override_settings(OFFICIALACCOUNT_WEBHOOK=spool_conf(spool_dir, SPOOL_MAX_ATTEMPTS=3)):
+        for attempt in (1, 2):
+            report = spooling.drain(spool_dir)
+            assert (report.failed, report.quarantined, report.stopped) == ([bad], [], "")
+            assert spooling.attempts(spool_dir, bad).count == attempt
+            assert spooling.quarantined(spool_dir) == []
+            assert spool.pending(spool_dir) == 1
+        assert OfficialAccountMessage.objects.count() == 1  # the good record was not held up
+        caplog.clear()
+        report = spooling.drain(spool_dir)
+        assert (report.failed, report.quarantined) == ([], [bad])
+        assert spooling.quarantined(spool_dir) == [bad]
+        assert spool.pending(spool_dir) == 0
+        last = spooling.attempts(folder, bad)
+        assert last.count == 3
+        assert last.last_error.startswith("MalformedCallback: ")
+        assert "MsgKey" in last.last_error
+        assert attempts_files(spool_dir) == [f"quarantine/{bad.removesuffix('.json')}.attempts"]
+        [logged] = [r for r in caplog.records if "moved to" in r.getMessage()]
+        assert logged.levelno == logging.ERROR
+        assert bad in logged.getMessage() and "--retry-quarantined" in logged.getMessage()
+        # No longer drained: nothing is tried, nothing counted.
+        assert spooling.drain(spool_dir) == spool.DrainReport()
+        assert spooling.attempts(folder, bad).count == 3
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_command_reports_the_quarantine_and_retries_it_once_the_cause_is_fixed(
+    spool_dir: Path, signal_log: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    refusing = True
+    parsed: list[str] = []
+
+    def this_release(command: str, payload: dict[str, Any]) -> CallbackEvent:
+        # This release's parser refuses the record; the fixed one (refusing = False) reads it.
+        parsed.append(payload["MsgKey"])
+        if refusing:
+            raise MalformedCallback("MsgBody", "not understood by this release")
+        return parse_event(command, payload)
+
+    monkeypatch.setattr(spooling, "parse_event", this_release)
+    name = spool.write(spool_dir, record(1)).name
+    copy = (spool_dir / name).read_bytes()
+    with override_settings(OFFICIALACCOUNT_WEBHOOK=spool_conf(spool_dir, SPOOL_MAX_ATTEMPTS=2)):
+        out, err, error = drain_command()
+        assert "1 record(s) could not be stored" in error
+        assert "0 record(s) are in quarantine" in error
+        out, err, error = drain_command()
+        assert "0 record(s) could not be stored" in error
+        assert "1 record(s) are in quarantine" in error and "--retry-quarantined" in error
+        assert "1 record(s) in quarantine" in out
+        assert (
+            f"In quarantine: {name}: 2 failed attempt(s); last error: MalformedCallback: "
+            "MsgBody: not understood by this release"
+        ) in err
+        assert "1 record(s) are in quarantine" in drain_command()[2]  # still, untried
+        assert len(parsed) == 2
+
+        refusing = False  # the fix is deployed
+        out, err, error = drain_command("--retry-quarantined")
+        assert (error, err) == ("", "")
+        assert "Moved 1 record(s) from quarantine" in out and "Stored 1 " in out
+        assert "0 record(s) in quarantine" in out
+        assert OfficialAccountMessage.objects.count() == 1
+        assert len(signal_log.received) == 1
+        assert (spooling.quarantined(spool_dir), spool.pending(spool_dir)) == ([], 0)
+        assert attempts_files(spool_dir) == []
+
+        out, err, error = drain_command("--retry-quarantined")
+        assert error == "" and "Moved 0 record(s)" in out and "Stored 0 " in out
+        # Had it been stored while its drain failed (the answer to the commit lost), it could
+        # be in quarantine and stored: a retry recognises it, and stores nothing again.
+        (spool_dir / spooling.QUARANTINE_DIR / name).write_bytes(copy)
+        assert drain_command("--retry-quarantined")[2] == ""
+        assert spooling.quarantined(spool_dir) == []
+    assert OfficialAccountMessage.objects.count() == 1
+    assert CallbackDelivery.objects.count() == 1
+    assert (len(signal_log.received), len(signal_log.callbacks)) == (1, 1)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_drain_during_an_outage_counts_no_attempt_and_stops(spool_dir: Path) -> None:
+    names = [spool.write(spool_dir, record(n)).name for n in range(3)]
+    with override_settings(OFFICIALACCOUNT_WEBHOOK=spool_conf(spool_dir, SPOOL_MAX_ATTEMPTS=2)):
+        with database_unreachable():
+            for _ in range(4):  # twice SPOOL_MAX_ATTEMPTS
+                report = spooling.drain(spool_dir)
+                # The first record failed; the drain stopped before trying the others.
+                assert (report.stored, report.failed, report.quarantined) == (0, names[:1], [])
+                assert report.stopped.startswith("OperationalError: ")
+            _, err, error = drain_command()
+            assert "Stopped early" in err and "1 record(s) could not be stored" in error
+        assert attempts_files(spool_dir) == []
+        assert spooling.quarantined(spool_dir) == []
+        assert spool.pending(spool_dir) == 3
+        assert drain_command()[2] == ""  # the database is back
+    assert OfficialAccountMessage.objects.count() == 3
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="a read-only PostgreSQL; CI runs it there"
+)
+def test_a_drain_on_a_read_only_database_counts_no_attempt(spool_dir: Path) -> None:
+    """A standby refuses the write with an InternalError: the database's failure, as
+    OperationalError is, not the record's."""
+    names = [spool.write(spool_dir, record(n)).name for n in range(2)]
+    with read_only_database():
+        report = spooling.drain(spool_dir)
+    assert report.failed == names[:1]
+    assert report.stopped.startswith("InternalError: ")
+    assert attempts_files(spool_dir) == []
+    assert spooling.drain(spool_dir).stored == 2
+
+
+@pytest.mark.parametrize(
+    ("error", "outage"),
+    [
+        (OperationalError("connection refused"), True),
+        (InterfaceError("connection already closed"), True),
+        (InternalError("cannot execute INSERT in a read-only transaction"), True),
+        (ProgrammingError('relation "officialaccount_message" does not exist'), True),
+        (NotSupportedError("not supported by this database"), True),
+        (DatabaseError("an error of the database's"), True),
+        (IntegrityError("null value violates not-null constraint"), False),
+        (DataError("value too long for type character varying(128)"), False),
+        (MalformedCallback("MsgKey", "is missing"), False),
+        (ValueError("a record no release can read"), False),
+    ],
+)
+def test_what_says_that_the_database_is_away(error: Exception, outage: bool) -> None:
+    assert spooling.database_unavailable(error) is outage
+
+
+def test_concurrent_drains_count_each_failure_once(tmp_path: Path) -> None:
+    names = sorted(spool.write(tmp_path, record(n)).name for n in range(40))
+    tries = dict.fromkeys(names, 0)
+    lock = threading.Lock()
+
+    def failing(callback: spool.SpooledCallback) -> None:
+        with lock:
+            tries[f"{callback.record_id}.json"] += 1
+        raise ValueError("refused")
+
+    with override_settings(OFFICIALACCOUNT_WEBHOOK=spool_conf(tmp_path, SPOOL_MAX_ATTEMPTS=3)):
+        for _ in range(10):  # each round tries every record at least once
+            threads = [
+                threading.Thread(target=spooling.drain, args=(tmp_path, failing)) for _ in range(4)
+            ]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+            if not spool.pending(tmp_path):
+                break
+    # A count lost between two drains would have meant a fourth try.
+    assert tries == dict.fromkeys(names, 3)
+    assert spooling.quarantined(tmp_path) == names
+    folder = tmp_path / spooling.QUARANTINE_DIR
+    assert {spooling.attempts(folder, name).count for name in names} == {3}
+    assert len(attempts_files(tmp_path)) == 40
+
+
+def test_attempts_are_counted_across_processes(tmp_path: Path) -> None:
+    name = spool.write(tmp_path, record()).name
+    with override_settings(OFFICIALACCOUNT_WEBHOOK=spool_conf(tmp_path, SPOOL_MAX_ATTEMPTS=3)):
+        for _ in range(2):
+            child = multiprocessing.get_context("fork").Process(
+                target=spooling.drain, args=(tmp_path, refuse)
+            )
+            child.start()
+            child.join(timeout=60)
+            assert child.exitcode == 0
+        assert spooling.attempts(tmp_path, name).count == 2
+        assert spooling.drain(tmp_path, refuse).quarantined == [name]
+
+
+def test_an_unreadable_attempts_file_counts_from_zero_and_goes_with_the_record(
+    tmp_path: Path,
+) -> None:
+    name = spool.write(tmp_path, record()).name
+    (tmp_path / name.replace(".json", spooling.ATTEMPTS_SUFFIX)).write_text("{not json")
+    with override_settings(OFFICIALACCOUNT_WEBHOOK=spool_conf(tmp_path, SPOOL_MAX_ATTEMPTS=2)):
+        report = spooling.drain(tmp_path, refuse)
+        assert (report.failed, report.quarantined) == ([name], [])
+        assert spooling.attempts(tmp_path, name) == spooling.Attempts(
+            1, "ValueError: refused by the test"
+        )
+        assert spooling.drain(tmp_path, lambda callback: None).stored == 1
+    assert attempts_files(tmp_path) == []
+
+
+def test_the_last_error_is_one_short_line_without_a_sign() -> None:
+    text = spooling.describe(
+        ValueError("bad value\nDETAIL: SdkAppid=1&Sign=0123abcd&n=1 " + "x" * 1000)
+    )
+    assert text.startswith("ValueError: bad value DETAIL: SdkAppid=1&Sign=[redacted]&n=1 x")
+    assert "0123abcd" not in text
+    assert len(text) == spooling.MAX_ERROR_LENGTH

@@ -12,7 +12,9 @@ in ``SPOOL_DIR``:
 * claimed by ``drain`` with an atomic rename and held with a lock, so that drains may run
   concurrently; a record is removed only after the transaction that stored it has committed.
   Storing it again (after a crash between commit and removal) is recognised by its name, kept
-  on its delivery record, and stores and signals nothing twice.
+  on its delivery record, and stores and signals nothing twice;
+* never rewritten: a failure to store it goes, with the claim still held, to the caller's
+  policy (``spooling``: attempts counted beside it, then ``quarantine/``).
 
 A temporary file that stays behind (a crash mid-write) is reported and set aside as broken.
 
@@ -23,15 +25,15 @@ spool cannot work there.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import logging
+import math
 import os
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -68,44 +70,40 @@ class SpooledCallback:
 
 def write(directory: Path, callback: SpooledCallback) -> Path:
     """Keep ``callback`` durably in ``directory``; raise :class:`SpoolError` if it cannot."""
-    body = json.dumps(
-        {
-            "sdk_app_id": callback.sdk_app_id,
-            "command": callback.command,
-            "payload": callback.payload,
-            "query_string": callback.query_string,
-            "remote_addr": callback.remote_addr,
-            "spooled_at": callback.spooled_at,
-        },
-        ensure_ascii=False,
-        sort_keys=True,
-    )
+    fields = asdict(callback)
+    del fields["record_id"]  # the record's name is its file's
+    body = json.dumps(fields, ensure_ascii=False, sort_keys=True)
     record = json.dumps(
         {"version": VERSION, "sha256": hashlib.sha256(body.encode()).hexdigest(), "record": body},
         ensure_ascii=False,
     ).encode()
     # Names sort by time, so that a drain stores callbacks in the order they arrived.
     name = f"{time.time_ns():020d}-{os.getpid()}-{uuid.uuid4().hex}"
-    temporary = directory / f"{name}{TEMP_SUFFIX}"
-    final = directory / f"{name}{RECORD_SUFFIX}"
     try:
-        directory.mkdir(parents=True, exist_ok=True)
-        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        try:
-            written = 0
-            while written < len(record):  # os.write may write less than asked (a full disk)
-                written += os.write(descriptor, record[written:])
-            os.fsync(descriptor)
-        finally:
-            os.close(descriptor)
-        os.rename(temporary, final)
-        _fsync_directory(directory)
+        return write_durably(directory, f"{name}{RECORD_SUFFIX}", record)
     except OSError as exc:
         raise SpoolError(f"could not write to the spool {directory}: {exc}") from exc
-    return final
 
 
-def _fsync_directory(directory: Path) -> None:
+def write_durably(directory: Path, name: str, data: bytes) -> Path:
+    """Write ``directory / name`` so that it is complete or absent, whoever else writes."""
+    temporary = directory / f"{name}.{uuid.uuid4().hex}{TEMP_SUFFIX}"
+    directory.mkdir(parents=True, exist_ok=True)
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        written = 0
+        while written < len(data):  # os.write may write less than asked (a full disk)
+            written += os.write(descriptor, data[written:])
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
+    os.rename(temporary, directory / name)
+    fsync_directory(directory)
+    return directory / name
+
+
+def fsync_directory(directory: Path) -> None:
+    """Make the renames in ``directory`` durable."""
     descriptor = os.open(directory, os.O_RDONLY)
     try:
         os.fsync(descriptor)
@@ -131,8 +129,13 @@ def read(path: Path) -> SpooledCallback:
         query_string=str(data["query_string"]),
         remote_addr=data["remote_addr"],
         spooled_at=float(data["spooled_at"]),
-        record_id=path.name.split(RECORD_SUFFIX)[0],
+        record_id=record_name(path).removesuffix(RECORD_SUFFIX),
     )
+
+
+def record_name(path: Path) -> str:
+    """The record's file name in the spool, whether ``path`` is the record or its claim."""
+    return path.name.split(RECORD_SUFFIX)[0] + RECORD_SUFFIX
 
 
 @dataclass
@@ -140,15 +143,26 @@ class DrainReport:
     stored: int = 0
     broken: list[str] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)
+    quarantined: list[str] = field(default_factory=list)
+    stopped: str = ""  # why the drain ended early, leaving the rest for the next one
 
 
-def drain(directory: Path, store: Callable[[SpooledCallback], object]) -> DrainReport:
+FailureHook = Callable[[Path, Exception, DrainReport], None]
+
+
+def drain(
+    directory: Path,
+    store: Callable[[SpooledCallback], object],
+    on_failure: FailureHook = lambda claimed, exc, report: None,
+) -> DrainReport:
     """Store every record with ``store`` (which commits), then remove it.
 
     Each record is claimed by renaming it and locked (``flock``) while it is stored, so that
     concurrent drains never take the same record; a claim whose drain died (its lock is gone)
     is given back. Damaged records and temporary files left by a crash are moved to
-    ``broken/`` and reported. A record whose ``store`` raises stays for the next drain.
+    ``broken/`` and reported. A record whose ``store`` raises is reported as failed and handed,
+    still claimed, to ``on_failure``, which may move it away, or end the drain there by setting
+    ``report.stopped``; a record still there stays for the next drain.
     """
     report = DrainReport()
     if not directory.is_dir():
@@ -158,20 +172,26 @@ def drain(directory: Path, store: Callable[[SpooledCallback], object]) -> DrainR
         _set_aside(directory, path, report, "left half-written by a crash")
     for claimed, lock in _claim_each(directory):
         try:
-            _drain_one(directory, claimed, store, report)
+            _drain_one(directory, claimed, store, on_failure, report)
         finally:
             os.close(lock)
+        if report.stopped:
+            break  # the records after it stay unclaimed
     return report
 
 
 def _drain_one(
-    directory: Path, claimed: Path, store: Callable[[SpooledCallback], object], report: DrainReport
+    directory: Path,
+    claimed: Path,
+    store: Callable[[SpooledCallback], object],
+    on_failure: FailureHook,
+    report: DrainReport,
 ) -> None:
     try:
         callback = read(claimed)
     except PermissionError as exc:  # not damage: this process may not read it
         logger.error("Cannot read spooled record %s: %s", claimed.name, exc)
-        report.failed.append(claimed.name)
+        report.failed.append(record_name(claimed))
         _unclaim(claimed)
         return
     except (OSError, ValueError, KeyError, TypeError) as exc:
@@ -179,10 +199,13 @@ def _drain_one(
         return
     try:
         store(callback)
-    except Exception:
-        logger.exception("Could not store spooled record %s; it stays", claimed.name)
-        report.failed.append(claimed.name)
-        _unclaim(claimed)
+    except Exception as exc:
+        logger.error("Could not store spooled record %s", record_name(claimed), exc_info=exc)
+        try:
+            on_failure(claimed, exc, report)
+        finally:
+            if _unclaim(claimed):  # not moved away by the hook: it stays
+                report.failed.append(record_name(claimed))
         return
     claimed.unlink(missing_ok=True)
     report.stored += 1
@@ -192,9 +215,7 @@ def pending(directory: Path) -> int:
     """How many records wait in the spool, claimed by a drain or not."""
     if not directory.is_dir():
         return 0
-    return sum(1 for _ in directory.glob(f"*{RECORD_SUFFIX}")) + sum(
-        1 for _ in directory.glob(f"*{CLAIM_SUFFIX}")
-    )
+    return sum(path.name.endswith((RECORD_SUFFIX, CLAIM_SUFFIX)) for path in directory.iterdir())
 
 
 def available() -> bool:
@@ -222,10 +243,12 @@ def _claim_each(directory: Path) -> Iterator[tuple[Path, int]]:
         yield claimed, lock
 
 
-def _unclaim(claimed: Path) -> None:
-    original = claimed.name.split(RECORD_SUFFIX)[0] + RECORD_SUFFIX
-    with contextlib.suppress(FileNotFoundError):
-        os.rename(claimed, claimed.with_name(original))
+def _unclaim(claimed: Path) -> bool:
+    try:
+        os.rename(claimed, claimed.with_name(record_name(claimed)))
+    except FileNotFoundError:
+        return False
+    return True
 
 
 def _give_back_abandoned_claims(directory: Path) -> None:
@@ -234,9 +257,9 @@ def _give_back_abandoned_claims(directory: Path) -> None:
 
     cutoff = time.time() - CLAIM_GRACE
     for claimed in directory.glob(f"*{CLAIM_SUFFIX}"):
+        if _modified(claimed) > cutoff:
+            continue
         try:
-            if claimed.stat().st_mtime > cutoff:
-                continue
             descriptor = os.open(claimed, os.O_RDONLY)
         except FileNotFoundError:
             continue
@@ -252,14 +275,14 @@ def _give_back_abandoned_claims(directory: Path) -> None:
 def _half_written(directory: Path) -> list[Path]:
     """Temporary files old enough that their writer must have died."""
     cutoff = time.time() - STALE_AFTER
-    found = []
-    for path in directory.glob(f"*{TEMP_SUFFIX}"):
-        try:
-            if path.stat().st_mtime < cutoff:
-                found.append(path)
-        except FileNotFoundError:
-            continue
-    return found
+    return [path for path in directory.glob(f"*{TEMP_SUFFIX}") if _modified(path) < cutoff]
+
+
+def _modified(path: Path) -> float:
+    try:
+        return path.stat().st_mtime
+    except FileNotFoundError:
+        return math.inf  # gone meanwhile: as if too young to touch
 
 
 def _set_aside(directory: Path, path: Path, report: DrainReport, why: str) -> None:
