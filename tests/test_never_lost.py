@@ -308,3 +308,53 @@ def test_kept_bodies_of_other_products_go_after_their_retention(
         )
         call_command("officialaccount_prune", stdout=StringIO())
     assert [d.body for d in CallbackDelivery.objects.order_by("pk")] == [None, PRIVATE_BODY]
+
+
+# ------------------------------------------------------------------ the spool, too
+
+
+def spooled(tmp_path: Any, payload: dict[str, Any]) -> None:
+    from officialaccount_webhook.webhook import spool
+
+    spool.write(
+        tmp_path,
+        spool.SpooledCallback(
+            sdk_app_id=SIGNED_APP,
+            command=AFTER_SEND_MSG,
+            payload=payload,
+            query_string=f"SdkAppid={SIGNED_APP}&Sign=%5Bredacted%5D",
+            remote_addr="203.0.113.7",
+            spooled_at=timezone.now().timestamp(),
+        ),
+    )
+
+
+def test_a_drained_message_whose_withdrawal_came_first_is_stored_recalled(
+    post_callback: PostCallback,
+    signal_log: SignalLog,
+    tmp_path: Any,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    from officialaccount_webhook.webhook import spooling
+
+    spooled(tmp_path, text("4_1_4"))  # the database was away when the message came
+    post_callback(withdrawal("4_1_4"), WITHDRAW)  # and back when its withdrawal came
+    with django_capture_on_commit_callbacks(execute=True):
+        assert spooling.drain(tmp_path).stored == 1
+    message = OfficialAccountMessage.objects.get()
+    assert message.recalled_at is not None
+    assert [c["message"].pk for c in signal_log.recalled] == [message.pk]
+
+
+def test_a_drain_does_not_bring_back_a_pruned_message(tmp_path: Any, signal_log: SignalLog) -> None:
+    from officialaccount_webhook.webhook import spooling
+
+    spooled(tmp_path, text("4_1_4"))
+    PrunedMessage.objects.create(sdk_app_id=SIGNED_APP, official_account=ACCOUNT, msg_key="4_1_4")
+    report = spooling.drain(tmp_path)
+    assert (report.stored, report.failed, report.broken) == (1, [], [])  # handled: gone
+    assert not OfficialAccountMessage.objects.exists()
+    assert signal_log.received == []
+    spooled(tmp_path, text("4_1_4"))
+    spooling.drain(tmp_path, include_pruned=True)
+    assert OfficialAccountMessage.objects.count() == 1

@@ -34,9 +34,10 @@ from django.db import DatabaseError, DataError, IntegrityError, InterfaceError, 
 
 from ..conf import get_settings
 from ..log import redact_sign
+from ..messages import tombstones
 from ..models import CallbackDelivery
 from . import spool
-from .events import CallbackEvent, parse_event
+from .events import CallbackEvent, SentMessage, parse_event
 from .inbound import InboundRequest
 from .ingest import ingest
 from .query import CallbackQuery
@@ -91,12 +92,15 @@ def _spool(spool_dir: Path, sdk_app_id: int, event: CallbackEvent, inbound: Inbo
 
 
 def drain(
-    directory: Path, store: Callable[[spool.SpooledCallback], object] | None = None
+    directory: Path,
+    store: Callable[[spool.SpooledCallback], object] | None = None,
+    *,
+    include_pruned: bool = False,
 ) -> spool.DrainReport:
     """Store every record of the spool in ``directory`` with ``store`` (``store_spooled``
     unless a test says otherwise; see ``spool.drain``), counting the failed attempts of each
     and quarantining it at ``SPOOL_MAX_ATTEMPTS``."""
-    store_one = store or store_spooled
+    store_one = store or partial(store_spooled, include_pruned=include_pruned)
 
     def stored(callback: spool.SpooledCallback) -> object:
         result = store_one(callback)
@@ -237,15 +241,31 @@ def _attempts_path(folder: Path, name: str) -> Path:
     return folder / f"{name.removesuffix(spool.RECORD_SUFFIX)}{ATTEMPTS_SUFFIX}"
 
 
-def store_spooled(callback: spool.SpooledCallback) -> CallbackDelivery | None:
+def store_spooled(
+    callback: spool.SpooledCallback, *, include_pruned: bool = False
+) -> CallbackDelivery | None:
     """Store a callback kept in the spool while the database was away, as it would have been.
 
     It was authenticated and validated before it was spooled. A record drained before (a crash
     between commit and removal) is recognised by its name on the delivery record: nothing is
-    stored or signalled again, and None is returned.
+    stored or signalled again, and None is returned. So is a message pruned meanwhile (its
+    tombstone says so), unless ``include_pruned``.
     """
-    deliveries = CallbackDelivery.objects.using(router.db_for_write(CallbackDelivery))
+    using = router.db_for_write(CallbackDelivery)
+    deliveries = CallbackDelivery.objects.using(using)
     if callback.record_id and deliveries.filter(spool_record=callback.record_id).exists():
+        return None
+    event = parse_event(callback.command, callback.payload)
+    if (
+        isinstance(event, SentMessage)
+        and not include_pruned
+        and tombstones.is_pruned(using, callback.sdk_app_id, event.official_account, event.msg_key)
+    ):
+        logger.warning(
+            "Spool record %s holds message %s, which was pruned: not stored again",
+            callback.record_id,
+            event.msg_key,
+        )
         return None
     request = InboundRequest(
         query=CallbackQuery.from_query_string(callback.query_string),
@@ -254,7 +274,7 @@ def store_spooled(callback: spool.SpooledCallback) -> CallbackDelivery | None:
         spool_record=callback.record_id,
     )
     try:
-        return ingest(callback.sdk_app_id, parse_event(callback.command, callback.payload), request)
+        return ingest(callback.sdk_app_id, event, request)
     except IntegrityError:
         if deliveries.filter(spool_record=callback.record_id).exists():
             return None  # another drain stored it meanwhile

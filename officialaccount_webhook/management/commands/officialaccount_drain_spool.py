@@ -21,6 +21,12 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: ArgumentParser) -> None:
         parser.add_argument(
+            "--include-pruned",
+            action="store_true",
+            help="Store messages that officialaccount_prune deleted meanwhile, too (default: "
+            "skip them).",
+        )
+        parser.add_argument(
             "--retry-quarantined",
             action="store_true",
             help="First move the records in quarantine back into the spool, their attempts "
@@ -36,7 +42,7 @@ class Command(BaseCommand):
         if options["retry_quarantined"]:
             released = spooling.release_quarantined(directory)
             self.stdout.write(f"Moved {len(released)} record(s) from quarantine to the spool.")
-        report = spooling.drain(directory)
+        report = spooling.drain(directory, include_pruned=options["include_pruned"])
         self.stdout.write(f"Stored {report.stored} spooled callback(s) from {directory}.")
         for line in report.broken:
             self.stderr.write(self.style.ERROR(f"Set aside in {spool.BROKEN_DIR}/: {line}"))
