@@ -148,13 +148,14 @@ def test_every_recall_through_the_service_is_in_the_history(
 
 def refused_record(body: bytes, **fields: Any) -> CallbackDelivery:
     """A refused delivery, as an earlier version (with a stricter parser) kept it."""
+    command = fields.pop("command", AFTER_SEND_MSG)
     return CallbackDelivery.objects.create(
-        command=AFTER_SEND_MSG,
+        command=command,
         outcome=Outcome.REFUSED,
         status_code=400,
         sdk_app_id=SIGNED_APP,
         reason="MsgTime: must be an integer, not a string",
-        query_string=f"SdkAppid={SIGNED_APP}&CallbackCommand={AFTER_SEND_MSG}&Sign=%5Bredacted%5D",
+        query_string=f"SdkAppid={SIGNED_APP}&CallbackCommand={command}&Sign=%5Bredacted%5D",
         raw_body=body,
         **fields,
     )
@@ -358,3 +359,37 @@ def test_a_drain_does_not_bring_back_a_pruned_message(tmp_path: Any, signal_log:
     spooled(tmp_path, text("4_1_4"))
     spooling.drain(tmp_path, include_pruned=True)
     assert OfficialAccountMessage.objects.count() == 1
+
+
+def test_reprocess_applies_a_refused_withdrawal(
+    post_callback: PostCallback, signal_log: SignalLog, django_capture_on_commit_callbacks: Any
+) -> None:
+    post_callback(text("3_1_3"))
+    body = json.dumps(withdrawal("3_1_3")).encode()
+    record = refused_record(body, command=AFTER_MSG_WITHDRAW)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert "1 withdrawal(s)" in reprocess()
+    assert OfficialAccountMessage.objects.get().recalled_at is not None
+    assert len(signal_log.recalled) == 1
+    assert [r.result for r in record.recalls.all()] == [Result.RECALLED]
+
+
+def test_reprocess_applies_a_withdrawal_that_missed_its_message(
+    post_callback: PostCallback, signal_log: SignalLog, django_capture_on_commit_callbacks: Any
+) -> None:
+    """A withdrawal and its message committing at the same instant: each missed the other."""
+    post_callback(text("2_1_2"))
+    MessageRecall.objects.create(
+        sdk_app_id=SIGNED_APP,
+        official_account=ACCOUNT,
+        msg_key="2_1_2",
+        source=MessageRecall.Source.CALLBACK,
+        result=Result.NOT_STORED,
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        assert "1 message(s) recalled by a withdrawal that came first" in reprocess()
+    assert OfficialAccountMessage.objects.get().recalled_at is not None
+    assert len(signal_log.recalled) == 1
+    with django_capture_on_commit_callbacks(execute=True):
+        assert "0 message(s) recalled" in reprocess()
+    assert len(signal_log.recalled) == 1
