@@ -393,3 +393,13 @@ def test_reprocess_applies_a_withdrawal_that_missed_its_message(
     with django_capture_on_commit_callbacks(execute=True):
         assert "0 message(s) recalled" in reprocess()
     assert len(signal_log.recalled) == 1
+
+
+def test_reprocess_of_another_products_callback_keeps_nothing(signal_log: SignalLog) -> None:
+    """A refused record named no command (so it was kept); it turns out to be a private chat."""
+    record = refused_record(b"{" + json.dumps(PRIVATE_BODY).encode()[1:], command="")
+    assert "1 other callback(s)" in reprocess()
+    record.refresh_from_db()
+    assert (record.body, record.raw_body, record.reprocessed_at is not None) == (None, None, True)
+    [call] = signal_log.callbacks
+    assert call["payload"] == PRIVATE_BODY

@@ -10,12 +10,12 @@ message from being stored twice either way. ``message_received`` is sent once pe
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 
 from django.db import router, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from ..conf import get_settings
 from ..messages import history, tombstones
 from ..models import CallbackDelivery
 from ..notify import schedule
@@ -70,7 +70,10 @@ def _reprocess_one(pk: int, report: ReprocessReport, *, include_pruned: bool) ->
             .filter(pk=pk, reprocessed_at__isnull=True)
             .first()
         )
-        if delivery is None or delivery.raw_body is None or delivery.sdk_app_id is None:
+        if delivery is None or delivery.raw_body is None:
+            return  # reprocessed meanwhile by another run
+        if delivery.sdk_app_id is None:  # never authenticated, so never kept: not ours to store
+            report.still_refused.append(f"delivery {pk}: no SDKAppID")
             return
         query = CallbackQuery.from_query_string(delivery.query_string)
         try:
@@ -83,9 +86,7 @@ def _reprocess_one(pk: int, report: ReprocessReport, *, include_pruned: bool) ->
                 delivery.save(using=using, update_fields=["reason"])
             return
         request = InboundRequest(
-            query=query,
-            remote_addr=delivery.remote_addr,
-            received_at=delivery.received_at or datetime.now(tz=UTC),
+            query=query, remote_addr=delivery.remote_addr, received_at=delivery.received_at
         )
         delivery.body = payload
         delivery.reprocessed_at = timezone.now()
@@ -108,6 +109,11 @@ def _reprocess_one(pk: int, report: ReprocessReport, *, include_pruned: bool) ->
             apply_withdrawal(using, delivery.sdk_app_id, event, delivery)
             report.withdrawals += 1
         else:
+            # Another product's after all (the record named no command): handed on, and kept
+            # only as KEEP_OTHER_COMMAND_BODIES says.
             report.handed_on += 1
-        delivery.save(using=using, update_fields=["body", "reprocessed_at", "message"])
-        schedule.callback_received(using, delivery)
+            delivery.raw_body = None
+            if not get_settings().keep_other_command_bodies:
+                delivery.body = None
+        delivery.save(using=using, update_fields=["body", "raw_body", "reprocessed_at", "message"])
+        schedule.callback_received(using, delivery, event.payload)
