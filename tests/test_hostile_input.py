@@ -161,7 +161,14 @@ def test_authenticated_bodies_are_stored_faithfully_or_refused_clearly(
     assert stored in (0, 1)  # 0: the same key was drawn before, a duplicate
     if stored:
         assert message.msg_body == payload["MsgBody"]
-        assert message.cloud_custom_data == (payload.get("CloudCustomData") or "")
+        sent = payload.get("CloudCustomData")
+        if sent is None or isinstance(sent, str):
+            assert message.cloud_custom_data == (sent or "")
+        else:  # any other JSON value is kept as its compact JSON text, and the repair noted
+            assert message.cloud_custom_data == json.dumps(
+                sent, ensure_ascii=False, separators=(",", ":")
+            )
+            assert any(note.startswith("CloudCustomData:") for note in message.repairs)
         assert message.extra == ({"Extra": payload["Extra"]} if "Extra" in payload else {})
 
 

@@ -6,6 +6,11 @@ import io
 import pytest
 
 from officialaccount_webhook.tencent import generate_usersig
+from officialaccount_webhook.tencent.usersig import (
+    USERSIG_LIFETIME,
+    USERSIG_RENEW_BEFORE,
+    UserSigCache,
+)
 from tests.tencent import SECRET_KEY, decode_usersig
 
 
@@ -39,3 +44,65 @@ def test_document_verifies() -> None:
     assert (document["TLS.time"], document["TLS.expire"]) == (1_717_000_000, 86_400)
     with pytest.raises(AssertionError, match="does not verify"):
         decode_usersig(usersig, secret_key="another key")
+
+
+class Clock:
+    def __init__(self, now: float) -> None:
+        self.now = now
+        self.sleeps: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
+def cache(clock: Clock) -> UserSigCache:
+    return UserSigCache(1400000000, SECRET_KEY, "administrator", clock=clock, sleep=clock.sleep)
+
+
+def test_cached_until_ten_minutes_before_it_expires() -> None:
+    clock = Clock(1_717_000_000)
+    usersigs = cache(clock)
+    first = usersigs.current()
+    assert decode_usersig(first)["TLS.expire"] == USERSIG_LIFETIME
+    clock.now += USERSIG_LIFETIME - USERSIG_RENEW_BEFORE  # ten minutes left: still good
+    assert usersigs.current() == first
+    clock.now += 1
+    renewed = usersigs.current()
+    assert renewed != first
+    assert decode_usersig(renewed)["TLS.time"] == clock.now
+    assert clock.sleeps == []
+
+
+def test_renewing_waits_for_the_next_second_so_that_the_usersig_changes() -> None:
+    clock = Clock(1_717_000_000.25)
+    usersigs = cache(clock)
+    first = usersigs.current()
+    usersigs.renew()
+    assert clock.sleeps == [pytest.approx(0.75)]
+    second = usersigs.current()
+    assert second != first
+    assert decode_usersig(second)["TLS.time"] == decode_usersig(first)["TLS.time"] + 1
+
+
+def test_renewing_waits_for_nothing_when_it_need_not() -> None:
+    clock = Clock(1_717_000_000)
+    usersigs = cache(clock)
+    usersigs.renew()  # none made yet
+    usersigs.current()
+    clock.now += 30
+    usersigs.renew()  # made half a minute ago: the next is another signature anyway
+    assert clock.sleeps == []
+
+
+def test_issued_makes_none_and_repr_shows_no_secret() -> None:
+    usersigs = cache(Clock(1_717_000_000))
+    assert usersigs.issued() == ""
+    usersig = usersigs.current()
+    assert usersigs.issued() == usersig
+    assert "1400000000" in repr(usersigs)
+    assert usersig not in repr(usersigs)
+    assert SECRET_KEY not in repr(usersigs)
