@@ -11,30 +11,8 @@ from typing import Any
 from django.core.exceptions import ImproperlyConfigured
 
 from ..values import parse_sdk_app_id
-from .schema import (
-    APP_KEYS,
-    DEFAULT_ADMIN_IDENTIFIER,
-    DEFAULT_DELIVERY_RETENTION_DAYS,
-    DEFAULT_MAX_BODY_SIZE,
-    DEFAULT_OTHER_COMMAND_BODY_RETENTION_DAYS,
-    DEFAULT_REQUEST_TIME_SKEW,
-    DEFAULT_REST_CONNECT_TIMEOUT,
-    DEFAULT_REST_MAX_RETRIES,
-    DEFAULT_REST_RATE_LIMIT,
-    DEFAULT_REST_READ_TIMEOUT,
-    DEFAULT_REST_RETRY_BACKOFF,
-    DEFAULT_SPOOL_MAX_ATTEMPTS,
-    DEFAULT_TASK_BACKEND,
-    DEFAULT_TASK_QUEUE,
-    DEFAULT_TOMBSTONE_RETENTION_DAYS,
-    SETTINGS_NAME,
-    SIGNAL_MODE_ON_COMMIT,
-    SIGNAL_MODES,
-    TOP_LEVEL_KEYS,
-    RestSettings,
-    TencentApp,
-    WebhookSettings,
-)
+from . import schema
+from .schema import RestSettings, TencentApp, WebhookSettings
 
 
 def parse_settings(raw: object) -> WebhookSettings:
@@ -42,7 +20,7 @@ def parse_settings(raw: object) -> WebhookSettings:
         return WebhookSettings(apps={})
     if not isinstance(raw, Mapping):
         raise _error("", f"must be a dict, not {type(raw).__name__}")
-    _reject_unknown_keys(raw, TOP_LEVEL_KEYS, "")
+    _reject_unknown_keys(raw, schema.TOP_LEVEL_KEYS, "")
     apps_raw = raw.get("APPS", {})
     if not isinstance(apps_raw, Mapping):
         raise _error("['APPS']", "must be a dict keyed by SDKAppID")
@@ -54,32 +32,41 @@ def parse_settings(raw: object) -> WebhookSettings:
         apps[app.sdk_app_id] = app
     return WebhookSettings(
         apps=apps,
-        request_time_skew=_int_setting(raw, "REQUEST_TIME_SKEW", DEFAULT_REQUEST_TIME_SKEW, 0),
-        max_body_size=_int_setting(raw, "MAX_BODY_SIZE", DEFAULT_MAX_BODY_SIZE, 1),
+        request_time_skew=_int_setting(
+            raw, "REQUEST_TIME_SKEW", schema.DEFAULT_REQUEST_TIME_SKEW, 0
+        ),
+        max_body_size=_int_setting(raw, "MAX_BODY_SIZE", schema.DEFAULT_MAX_BODY_SIZE, 1),
         spool_dir=_spool_dir(raw.get("SPOOL_DIR")),
-        spool_max_attempts=_int_setting(raw, "SPOOL_MAX_ATTEMPTS", DEFAULT_SPOOL_MAX_ATTEMPTS, 1),
+        spool_max_attempts=_int_setting(
+            raw, "SPOOL_MAX_ATTEMPTS", schema.DEFAULT_SPOOL_MAX_ATTEMPTS, 1
+        ),
         delivery_retention_days=_int_setting(
-            raw, "DELIVERY_RETENTION_DAYS", DEFAULT_DELIVERY_RETENTION_DAYS, 0
+            raw, "DELIVERY_RETENTION_DAYS", schema.DEFAULT_DELIVERY_RETENTION_DAYS, 0
         ),
         keep_other_command_bodies=_bool_setting(raw, "KEEP_OTHER_COMMAND_BODIES", False),
         other_command_body_retention_days=_int_setting(
-            raw, "OTHER_COMMAND_BODY_RETENTION_DAYS", DEFAULT_OTHER_COMMAND_BODY_RETENTION_DAYS, 0
+            raw,
+            "OTHER_COMMAND_BODY_RETENTION_DAYS",
+            schema.DEFAULT_OTHER_COMMAND_BODY_RETENTION_DAYS,
+            0,
         ),
         tombstone_retention_days=_int_setting(
-            raw, "TOMBSTONE_RETENTION_DAYS", DEFAULT_TOMBSTONE_RETENTION_DAYS, 0
+            raw, "TOMBSTONE_RETENTION_DAYS", schema.DEFAULT_TOMBSTONE_RETENTION_DAYS, 0
         ),
-        signal_mode=_signal_mode(raw.get("SIGNAL_MODE", SIGNAL_MODE_ON_COMMIT)),
-        task_backend=_name(raw, "TASK_BACKEND", DEFAULT_TASK_BACKEND),
-        task_queue=_name(raw, "TASK_QUEUE", DEFAULT_TASK_QUEUE),
+        signal_mode=_signal_mode(raw.get("SIGNAL_MODE", schema.SIGNAL_MODE_ON_COMMIT)),
+        task_backend=_name(raw, "TASK_BACKEND", schema.DEFAULT_TASK_BACKEND),
+        task_queue=_name(raw, "TASK_QUEUE", schema.DEFAULT_TASK_QUEUE),
         rest=RestSettings(
-            rate_limit=_positive_number(raw, "REST_RATE_LIMIT", DEFAULT_REST_RATE_LIMIT),
+            rate_limit=_positive_number(raw, "REST_RATE_LIMIT", schema.DEFAULT_REST_RATE_LIMIT),
             connect_timeout=_positive_number(
-                raw, "REST_CONNECT_TIMEOUT", DEFAULT_REST_CONNECT_TIMEOUT
+                raw, "REST_CONNECT_TIMEOUT", schema.DEFAULT_REST_CONNECT_TIMEOUT
             ),
-            read_timeout=_positive_number(raw, "REST_READ_TIMEOUT", DEFAULT_REST_READ_TIMEOUT),
-            max_retries=_int_setting(raw, "REST_MAX_RETRIES", DEFAULT_REST_MAX_RETRIES, 0),
+            read_timeout=_positive_number(
+                raw, "REST_READ_TIMEOUT", schema.DEFAULT_REST_READ_TIMEOUT
+            ),
+            max_retries=_int_setting(raw, "REST_MAX_RETRIES", schema.DEFAULT_REST_MAX_RETRIES, 0),
             retry_backoff=_positive_number(
-                raw, "REST_RETRY_BACKOFF", DEFAULT_REST_RETRY_BACKOFF, allow_zero=True
+                raw, "REST_RETRY_BACKOFF", schema.DEFAULT_REST_RETRY_BACKOFF, allow_zero=True
             ),
         ),
     )
@@ -90,7 +77,7 @@ def _parse_app(key: object, raw: object) -> TencentApp:
     sdk_app_id = _sdk_app_id(key, where)
     if not isinstance(raw, Mapping):
         raise _error(where, "must be a dict")
-    _reject_unknown_keys(raw, APP_KEYS, where)
+    _reject_unknown_keys(raw, schema.APP_KEYS, where)
     tokens = raw.get("CALLBACK_TOKENS", ())
     # A bare string is the most likely slip here; iterating it would make every character a token.
     if isinstance(tokens, str) or not isinstance(tokens, list | tuple):
@@ -101,7 +88,7 @@ def _parse_app(key: object, raw: object) -> TencentApp:
         sdk_app_id=sdk_app_id,
         callback_tokens=tuple(tokens),
         secret_key=_string(raw, "SECRET_KEY", "", where),
-        admin_identifier=_string(raw, "ADMIN_IDENTIFIER", DEFAULT_ADMIN_IDENTIFIER, where),
+        admin_identifier=_string(raw, "ADMIN_IDENTIFIER", schema.DEFAULT_ADMIN_IDENTIFIER, where),
         region=_string(raw, "REGION", "", where),
         api_base_url=_string(raw, "API_BASE_URL", "", where),
     )
@@ -138,8 +125,8 @@ def _bool_setting(raw: Mapping[str, Any], name: str, default: bool) -> bool:
 
 
 def _signal_mode(value: object) -> str:
-    if value not in SIGNAL_MODES:
-        choices = " or ".join(repr(mode) for mode in SIGNAL_MODES)
+    if value not in schema.SIGNAL_MODES:
+        choices = " or ".join(repr(mode) for mode in schema.SIGNAL_MODES)
         raise _error("['SIGNAL_MODE']", f"must be {choices}, not {value!r}")
     return str(value)
 
@@ -184,4 +171,4 @@ def _reject_unknown_keys(raw: Mapping[Any, Any], known: frozenset[str], where: s
 
 
 def _error(where: str, problem: str) -> ImproperlyConfigured:
-    return ImproperlyConfigured(f"{SETTINGS_NAME}{where}: {problem}")
+    return ImproperlyConfigured(f"{schema.SETTINGS_NAME}{where}: {problem}")

@@ -7,6 +7,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from ..webhook.wire import MAX_COMMAND_LENGTH
+from .base import link, moment, note
 from .messages import OfficialAccountMessage
 
 
@@ -30,11 +31,11 @@ class CallbackDelivery(models.Model):
 
     received_at = models.DateTimeField(_("received at"), default=timezone.now)
     sdk_app_id = models.BigIntegerField(_("SDKAppID"), null=True, blank=True)
-    command = models.CharField(_("command"), max_length=MAX_COMMAND_LENGTH, blank=True, default="")
+    command = note(_("command"), max_length=MAX_COMMAND_LENGTH)
     outcome = models.CharField(_("outcome"), max_length=16, choices=Outcome.choices)
     status_code = models.PositiveSmallIntegerField(_("HTTP status"))
-    reason = models.TextField(_("rejection reason"), blank=True, default="")
-    query_string = models.TextField(_("query string"), blank=True, default="")
+    reason = note(_("rejection reason"))
+    query_string = note(_("query string"))
     remote_addr = models.GenericIPAddressField(_("remote address"), null=True, blank=True)
     body = models.JSONField(_("body"), null=True, blank=True)
     raw_body = models.BinaryField(
@@ -46,27 +47,16 @@ class CallbackDelivery(models.Model):
             "officialaccount_reprocess."
         ),
     )
-    reprocessed_at = models.DateTimeField(
+    reprocessed_at = moment(
         _("reprocessed at"),
-        null=True,
-        blank=True,
-        help_text=_("When officialaccount_reprocess stored what this refused callback held."),
+        _("When officialaccount_reprocess stored what this refused callback held."),
     )
-    spool_record = models.CharField(
+    spool_record = note(
         _("spool record"),
         max_length=80,
-        blank=True,
-        default="",
         help_text=_("The spool record this delivery was drained from, if any."),
     )
-    message = models.ForeignKey(
-        OfficialAccountMessage,
-        verbose_name=_("message"),
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="deliveries",
-    )
+    message = link(OfficialAccountMessage, _("message"), "deliveries")
 
     class Meta:
         verbose_name = _("callback delivery")

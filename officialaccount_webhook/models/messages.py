@@ -13,12 +13,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from ..elements import known_element_types, searchable_text
-from ..webhook.wire import (
-    MAX_ACCOUNT_LENGTH,
-    MAX_MSG_KEY_LENGTH,
-    MAX_OPT_PLATFORM_LENGTH,
-    MAX_RECALL_REASON_BYTES,
-)
+from ..webhook.wire import MAX_OPT_PLATFORM_LENGTH, MAX_RECALL_REASON_BYTES
+from .base import REQUESTED_BY_LENGTH, MessageKeyed, moment, note
 
 ELEMENT_TYPES_LENGTH = 255
 
@@ -128,27 +124,22 @@ def _signal_statement(using: str) -> str:
     return f"UPDATE {table} SET {columns} WHERE {primary_key} = %s"  # noqa: S608
 
 
-class OfficialAccountMessage(models.Model):
+class OfficialAccountMessage(MessageKeyed):
     """One official-account broadcast, stored once from ``OfficialAccount.CallbackAfterSendMsg``."""
 
-    sdk_app_id = models.BigIntegerField(_("SDKAppID"))
-    official_account = models.CharField(_("official account"), max_length=MAX_ACCOUNT_LENGTH)
-    msg_key = models.CharField(_("MsgKey"), max_length=MAX_MSG_KEY_LENGTH)
     msg_time = models.DateTimeField(
         _("message time"), help_text=_("Tencent's server time (MsgTime).")
     )
     online_only = models.BooleanField(_("online only"), default=False)
     msg_body = models.JSONField(_("message body"), help_text=_("MsgBody exactly as received."))
-    cloud_custom_data = models.TextField(_("cloud custom data"), blank=True, default="")
+    cloud_custom_data = note(_("cloud custom data"))
     event_time = models.DateTimeField(_("event time"), help_text=_("EventTime, in milliseconds."))
     client_ip = models.GenericIPAddressField(
         _("client IP"), null=True, blank=True, help_text=_("ClientIP from the callback URL.")
     )
-    opt_platform = models.CharField(
+    opt_platform = note(
         _("platform"),
         max_length=MAX_OPT_PLATFORM_LENGTH,
-        blank=True,
-        default="",
         help_text=_("OptPlatform from the callback URL, e.g. RESTAPI, Web, iOS."),
     )
     extra = models.JSONField(
@@ -175,48 +166,35 @@ class OfficialAccountMessage(models.Model):
         default=False,
         help_text=_("Stored from Tencent's history API, not from a callback."),
     )
-    recalled_at = models.DateTimeField(_("recalled at"), null=True, blank=True)
+    recalled_at = moment(_("recalled at"))
     recall_ret_code = models.IntegerField(
         _("last recall RetCode"),
         null=True,
         blank=True,
         help_text=_("Tencent's answer to the last recall this app asked for: 0 means recalled."),
     )
-    recall_reason = models.CharField(
-        _("recall reason"), max_length=MAX_RECALL_REASON_BYTES, blank=True, default=""
-    )
-    recall_requested_by = models.CharField(
+    recall_reason = note(_("recall reason"), max_length=MAX_RECALL_REASON_BYTES)
+    recall_requested_by = note(
         _("recall requested by"),
-        max_length=150,
-        blank=True,
-        default="",
+        max_length=REQUESTED_BY_LENGTH,
         help_text=_("Who or what asked for the last recall, e.g. admin:alice or command."),
     )
-    receiver_error = models.TextField(
+    receiver_error = note(
         _("receiver error"),
-        blank=True,
-        default="",
         help_text=_("Traceback of the last message_received receiver that raised, if any."),
     )
-    receiver_failed_at = models.DateTimeField(_("receiver failed at"), null=True, blank=True)
-    signalled_at = models.DateTimeField(
-        _("signalled at"),
-        null=True,
-        blank=True,
-        help_text=_("When message_received was last sent; empty if it never was."),
+    receiver_failed_at = moment(_("receiver failed at"))
+    signalled_at = moment(
+        _("signalled at"), _("When message_received was last sent; empty if it never was.")
     )
-    text_content = models.TextField(
+    text_content = note(
         _("text"),
-        blank=True,
-        default="",
         editable=False,
         help_text=_("The message's readable text, from msg_body, for search."),
     )
-    element_types = models.CharField(
+    element_types = note(
         _("element types"),
         max_length=ELEMENT_TYPES_LENGTH,
-        blank=True,
-        default="",
         editable=False,
         help_text=_("The MsgTypes in msg_body, for filtering."),
     )

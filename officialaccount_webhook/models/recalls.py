@@ -7,12 +7,13 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from ..webhook.wire import MAX_ACCOUNT_LENGTH, MAX_MSG_KEY_LENGTH, MAX_RECALL_REASON_BYTES
+from ..webhook.wire import MAX_RECALL_REASON_BYTES
+from .base import REQUESTED_BY_LENGTH, MessageKeyed, link, moment, note
 from .deliveries import CallbackDelivery
 from .messages import OfficialAccountMessage
 
 
-class MessageRecall(models.Model):
+class MessageRecall(MessageKeyed):
     """One MsgKey in one recall, and what it did.
 
     A withdrawal callback for a message not stored yet is kept as ``not_stored``, unapplied:
@@ -34,40 +35,18 @@ class MessageRecall(models.Model):
         FAILED = "failed", _("failed")
         UNKNOWN = "unknown", _("unknown")
 
-    sdk_app_id = models.BigIntegerField(_("SDKAppID"))
-    official_account = models.CharField(_("official account"), max_length=MAX_ACCOUNT_LENGTH)
-    msg_key = models.CharField(_("MsgKey"), max_length=MAX_MSG_KEY_LENGTH)
     at = models.DateTimeField(_("at"), default=timezone.now)
     source = models.CharField(_("source"), max_length=16, choices=Source.choices)
-    requested_by = models.CharField(_("requested by"), max_length=150, blank=True, default="")
+    requested_by = note(_("requested by"), max_length=REQUESTED_BY_LENGTH)
     result = models.CharField(_("result"), max_length=16, choices=Result.choices)
     ret_code = models.IntegerField(
         _("RetCode"), null=True, blank=True, help_text=_("Tencent's answer, for this app's own.")
     )
-    reason = models.CharField(
-        _("reason"), max_length=MAX_RECALL_REASON_BYTES, blank=True, default=""
-    )
-    message = models.ForeignKey(
-        OfficialAccountMessage,
-        verbose_name=_("message"),
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="recalls",
-    )
-    delivery = models.ForeignKey(
-        CallbackDelivery,
-        verbose_name=_("withdrawal callback"),
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="recalls",
-    )
-    applied_at = models.DateTimeField(
-        _("applied at"),
-        null=True,
-        blank=True,
-        help_text=_("For a withdrawal that came first: when its message arrived, recalled."),
+    reason = note(_("reason"), max_length=MAX_RECALL_REASON_BYTES)
+    message = link(OfficialAccountMessage, _("message"), "recalls")
+    delivery = link(CallbackDelivery, _("withdrawal callback"), "recalls")
+    applied_at = moment(
+        _("applied at"), _("For a withdrawal that came first: when its message arrived, recalled.")
     )
 
     class Meta:

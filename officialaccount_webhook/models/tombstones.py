@@ -6,17 +6,14 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from ..webhook.wire import MAX_ACCOUNT_LENGTH, MAX_MSG_KEY_LENGTH
+from .base import MessageKeyed
 
 
-class PrunedMessage(models.Model):
+class PrunedMessage(MessageKeyed):
     """A message deleted by ``officialaccount_prune --messages``. Backfill, spool drains and
     ``officialaccount_reprocess`` do not store its key again (unless told to), and
     ``TOMBSTONE_RETENTION_DAYS`` later the tombstone goes too."""
 
-    sdk_app_id = models.BigIntegerField(_("SDKAppID"))
-    official_account = models.CharField(_("official account"), max_length=MAX_ACCOUNT_LENGTH)
-    msg_key = models.CharField(_("MsgKey"), max_length=MAX_MSG_KEY_LENGTH)
     pruned_at = models.DateTimeField(_("pruned at"), default=timezone.now)
 
     class Meta:

@@ -1,24 +1,6 @@
-"""Deprecated path: Tencent's REST API lives in ``officialaccount_webhook.tencent``; these
-names stay importable from here (docs/upgrading.md)."""
+"""Tencent's REST API, at the path it had before its room: it lives in
+``officialaccount_webhook.tencent``, and every name that exports is importable from here too
+(docs/upgrading.md)."""
 
-from ..tencent import (
-    REGIONS,
-    RecallReply,
-    TencentApiError,
-    TencentChatClient,
-    TencentChatError,
-    TencentTransportError,
-    client_for,
-    generate_usersig,
-)
-
-__all__ = [
-    "REGIONS",
-    "RecallReply",
-    "TencentApiError",
-    "TencentChatClient",
-    "TencentChatError",
-    "TencentTransportError",
-    "client_for",
-    "generate_usersig",
-]
+from ..tencent import *  # noqa: F403  (the same names, by design)
+from ..tencent import __all__ as __all__
