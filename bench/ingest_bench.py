@@ -142,7 +142,9 @@ def prepare_database(url: str) -> None:
     with psycopg.connect(url, autocommit=True) as connection:
         connection.execute(
             "TRUNCATE officialaccount_webhook_callbackdelivery, "
-            "officialaccount_webhook_officialaccountmessage, baseline_baselinemessage"
+            "officialaccount_webhook_officialaccountmessage, baseline_baselinemessage "
+            # and what refers to them (recalls, say)
+            "CASCADE"
         )
 
 
@@ -229,6 +231,8 @@ def serve(settings: str, url: str, workers: int, spool: Path) -> Iterator[int]:
         [
             *(sys.executable, "-m", "gunicorn", application, "--workers", str(workers)),
             *("--bind", f"127.0.0.1:{port}", "--log-level", "warning"),
+            # Not the repository's gunicorn.conf.py, which turns the access log on.
+            *("--config", str(ROOT / "bench" / "gunicorn.conf.py")),
         ],
         cwd=ROOT,
         env=env,

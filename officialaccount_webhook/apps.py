@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
 
@@ -6,6 +7,20 @@ class OfficialAccountWebhookConfig(AppConfig):
     name = "officialaccount_webhook"
     verbose_name = _("Tencent Chat official accounts")
     default_auto_field = "django.db.models.BigAutoField"
+    # A WSGI server runs no system checks: the log is where an unsigned app must show.
+    # Said once per process, however often ready() is called.
+    unsigned_apps_logged = False
 
     def ready(self) -> None:
         from . import checks  # noqa: F401  (registers the system checks)
+        from .checks_webhook import log_unsigned_apps
+        from .conf import get_settings
+
+        if OfficialAccountWebhookConfig.unsigned_apps_logged:
+            return
+        OfficialAccountWebhookConfig.unsigned_apps_logged = True
+        try:
+            conf = get_settings()
+        except ImproperlyConfigured:
+            return  # check E001 says what is wrong; start-up must not fail here
+        log_unsigned_apps(conf)

@@ -2,7 +2,8 @@
 settings promise to keep; warnings for what a project may choose on purpose (starting half
 configured, no spool).
 
-IDs are stable; docs/settings.md lists them.
+IDs are stable; docs/settings.md lists them. The webhook's authentication checks (W001, W002,
+E003, W004) are in ``checks_webhook``.
 """
 
 from __future__ import annotations
@@ -11,20 +12,15 @@ import os
 from typing import Any
 
 from django.apps import apps as django_apps
-from django.conf import settings
 from django.core.checks import CheckMessage, Error, Tags, Warning, register
 from django.core.exceptions import ImproperlyConfigured
 from django.db import connections, router
 
+from .checks_webhook import check_apps, check_skew
 from .conf import SETTINGS_NAME, SIGNAL_MODE_TASK, WebhookSettings, get_settings
 from .notify import framework as task_framework
 from .tencent.client import base_url_for
 from .webhook import spool, spooling
-
-# Below this, ordinary network delay and clock drift reject genuine callbacks.
-MIN_SENSIBLE_SKEW = 5
-# Above this, a captured callback URL stays replayable for longer than any clock could be off.
-MAX_SENSIBLE_SKEW = 3600
 
 
 @register(Tags.security)
@@ -41,35 +37,12 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]
             )
         ]
     return [
-        *_check_apps(conf),
-        *_check_skew(conf),
+        # How callbacks are authenticated: checks_webhook.
+        *check_apps(conf),
+        *check_skew(conf),
         *_check_rest(conf),
         *_check_spool(conf),
         *_check_signal_mode(conf),
-    ]
-
-
-def _check_apps(conf: WebhookSettings) -> list[CheckMessage]:
-    if not conf.apps:
-        return [
-            Warning(
-                f"{SETTINGS_NAME} configures no Tencent Chat app, so every callback is refused.",
-                hint=f"Add your SDKAppID under {SETTINGS_NAME}['APPS'].",
-                id="officialaccount_webhook.W001",
-            )
-        ]
-    if settings.DEBUG:
-        return []
-    return [
-        Warning(
-            f"Tencent Chat app {app.sdk_app_id} has no callback token: anyone who knows the "
-            "webhook URL can post messages to it.",
-            hint="Enable webhook authentication in the Tencent Chat console and put its token "
-            f"in {SETTINGS_NAME}['APPS'][{app.sdk_app_id}]['CALLBACK_TOKENS'].",
-            id="officialaccount_webhook.W002",
-        )
-        for app in conf.apps.values()
-        if not app.callback_tokens
     ]
 
 
@@ -199,25 +172,6 @@ _BACKENDS_WITHOUT_A_WORKER = [
     ),
     ("dummy", "DummyBackend", "it only keeps tasks in memory and never runs them"),
 ]
-
-
-def _check_skew(conf: WebhookSettings) -> list[CheckMessage]:
-    skew = conf.request_time_skew
-    if MIN_SENSIBLE_SKEW <= skew <= MAX_SENSIBLE_SKEW:
-        return []
-    effect = (
-        "genuine callbacks delayed by the network or a drifting clock will be refused"
-        if skew < MIN_SENSIBLE_SKEW
-        else "a captured callback URL can be replayed for that long"
-    )
-    return [
-        Warning(
-            f"{SETTINGS_NAME}['REQUEST_TIME_SKEW'] is {skew} seconds: {effect}.",
-            hint=f"Use a value between {MIN_SENSIBLE_SKEW} and {MAX_SENSIBLE_SKEW}; "
-            "the default is 300.",
-            id="officialaccount_webhook.W004",
-        )
-    ]
 
 
 @register(Tags.compatibility)

@@ -7,7 +7,7 @@ refused callback, an empty list, a 400, a command error).
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
@@ -31,7 +31,8 @@ def parse_moment(value: str, *, allow_date: bool = False) -> datetime | None:
     """An ISO 8601 date and time (or, with ``allow_date``, a date alone: its midnight), aware.
 
     Without an offset the time is in the project's ``TIME_ZONE``. Out-of-range fields
-    ("2024-13-01") and years outside 2 to 9998 give ``None``.
+    ("2024-13-01") and years outside 2 to 9998 give ``None``. The result is in UTC: PostgreSQL
+    refuses a parameter whose offset is beyond 15:59, which ISO 8601 allows up to 23:59.
     """
     try:
         parsed = parse_datetime(value)
@@ -42,4 +43,5 @@ def parse_moment(value: str, *, allow_date: bool = False) -> datetime | None:
         return None
     if parsed is None or not FIRST_YEAR <= parsed.year <= LAST_YEAR:
         return None
-    return timezone.make_aware(parsed) if timezone.is_naive(parsed) else parsed
+    aware = timezone.make_aware(parsed) if timezone.is_naive(parsed) else parsed
+    return aware.astimezone(UTC)

@@ -3,7 +3,9 @@ environment, and nothing secret is in this file:
 
 * ``TENCENT_CHAT_SDKAPPID``: the SDKAppID of your Tencent Chat app.
 * ``TENCENT_CHAT_CALLBACK_TOKEN``: the webhook authentication token from the Tencent Chat
-  console; several, comma-separated, while rotating. Optional, but see the system checks.
+  console; several, comma-separated, while rotating. Without one, unsigned callbacks are
+  accepted while ``DJANGO_DEBUG`` is on (local trials) and every callback is refused when it
+  is off.
 * ``TENCENT_CHAT_SECRET_KEY``: the app's key, for REST calls (recall).
 * ``TENCENT_CHAT_ADMIN_IDENTIFIER``: the app admin account for REST calls; ``administrator``.
 * ``TENCENT_CHAT_REGION``: the app's data center: china, singapore, seoul, frankfurt,
@@ -18,6 +20,9 @@ environment, and nothing secret is in this file:
 * ``DJANGO_SECRET_KEY``: required when ``DJANGO_DEBUG`` is off.
 * ``DJANGO_DEBUG``: ``1``/``true`` (the default, for local use) or ``0``/``false``.
 * ``DJANGO_ALLOWED_HOSTS``: comma-separated host names.
+* ``OFFICIALACCOUNT_API_BASIC_AUTH``: ``1`` to accept HTTP Basic authentication on the REST
+  API, throttled after repeated failures (off by default: use session or token
+  authentication).
 """
 
 import importlib.util
@@ -64,6 +69,8 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
+    # Token authentication for the REST API's callers (manage.py drf_create_token USERNAME).
+    "rest_framework.authtoken",
     "drf_spectacular",
     "officialaccount_webhook",
     # For OFFICIALACCOUNT_SIGNAL_MODE=task: django-tasks-db's database backend and its worker,
@@ -117,9 +124,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
         {
             # A database that hangs must fail fast enough to spool within Tencent's 2 seconds.
             "connect_timeout": 2,
-            # Lets the webhook's insert be prepared once per connection instead of planned per
-            # request (psycopg 3; docs/operations.md). Remove it behind a pooler in transaction
-            # mode, unless it is PgBouncer 1.21+ with max_prepared_statements above 0.
+            # Statements bound on the server, so that psycopg prepares the webhook's insert once
+            # per connection instead of PostgreSQL planning it per request (psycopg 3;
+            # docs/operations.md, figures in bench/RESULTS.md). Remove both behind a pooler in
+            # transaction mode, unless it is PgBouncer 1.21+ with max_prepared_statements > 0.
+            "server_side_binding": True,
             "prepare_threshold": 5,
         }
     )
@@ -139,9 +148,16 @@ STATIC_ROOT = BASE_DIR / "staticfiles"
 
 REST_FRAMEWORK = {
     # The API under /api/officialaccount/ uses these; the webhook has Tencent's Sign instead.
+    # Basic authentication costs a password hash per request, which guessing turns against the
+    # workers: off unless OFFICIALACCOUNT_API_BASIC_AUTH is on, and then throttled.
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.SessionAuthentication",
-        "rest_framework.authentication.BasicAuthentication",
+        "rest_framework.authentication.TokenAuthentication",
+        *(
+            ["officialaccount_webhook.api.authentication.ThrottledBasicAuthentication"]
+            if _env_bool("OFFICIALACCOUNT_API_BASIC_AUTH", default=False)
+            else []
+        ),
     ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
 }
@@ -159,6 +175,9 @@ OFFICIALACCOUNT_WEBHOOK = {
         {
             _sdk_app_id: {
                 "CALLBACK_TOKENS": _env_list("TENCENT_CHAT_CALLBACK_TOKEN"),
+                # Without a token, unsigned callbacks are accepted on a developer's machine
+                # (DEBUG) and refused everywhere else (check W002); a token overrides this.
+                "ACCEPT_UNSIGNED": DEBUG,
                 "SECRET_KEY": os.environ.get("TENCENT_CHAT_SECRET_KEY", ""),
                 "ADMIN_IDENTIFIER": os.environ.get("TENCENT_CHAT_ADMIN_IDENTIFIER")
                 or "administrator",

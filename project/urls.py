@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView
 
+from officialaccount_webhook.api.permissions import CanViewMessages
 from officialaccount_webhook.views import CallbackView
 
 urlpatterns = [
@@ -12,5 +13,10 @@ urlpatterns = [
     # on), which Tencent does not follow, and every callback would be lost unrecorded.
     path("webhooks/tencent-chat", CallbackView.as_view()),
     path("api/officialaccount/", include("officialaccount_webhook.api.urls")),
-    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    # The schema describes the API to those who may read it: the same permission as reading.
+    path(
+        "api/schema/",
+        SpectacularAPIView.as_view(permission_classes=[CanViewMessages]),
+        name="schema",
+    ),
 ]

@@ -124,7 +124,7 @@ def test_search_by_msg_key_account_and_text(
     assert [m.msg_key for m in rows(admin_client.get(url, {"q": "someinfo"}))] == [
         "72_1_1717000060"
     ]
-    assert rows(admin_client.get(url, {"q": "76_1"})) == []  # a MsgKey search is exact
+    assert rows(admin_client.get(url, {"q": "76_1_171"})) == []  # a MsgKey search is exact
 
 
 def test_filters(admin_client: Client) -> None:
@@ -387,7 +387,7 @@ def many(count: int, start: int = 0) -> None:
     [
         {},
         {"official_account": "@TOA#_1"},
-        {"q": "5_1_1"},
+        {"q": "105_1_1"},  # a MsgKey of the second batch
         {"element_type": "TIMImageElem", "recalled": "no", "online_only__exact": "0"},
     ],
 )

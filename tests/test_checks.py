@@ -12,7 +12,7 @@ from django.test import override_settings
 
 from officialaccount_webhook.notify import framework as task_framework
 from officialaccount_webhook.webhook import spool, spooling
-from tests.settings import INSTALLED_APPS, OFFICIALACCOUNT_WEBHOOK
+from tests.settings import INSTALLED_APPS, OFFICIALACCOUNT_WEBHOOK, UNSIGNED_APP
 
 SPOOL_DIR = OFFICIALACCOUNT_WEBHOOK["SPOOL_DIR"]
 
@@ -28,8 +28,17 @@ def ids() -> list[str]:
     ]
 
 
-def test_test_settings_warn_only_about_their_unsigned_app() -> None:
-    assert ids() == ["officialaccount_webhook.W002"]
+def test_test_settings_err_only_about_their_unsigned_app() -> None:
+    """DEBUG is off in the tests, so their app that accepts unsigned callbacks is an Error,
+    silenced in tests/settings.py for the commands that tests run as processes."""
+    assert ids() == ["officialaccount_webhook.E003"]
+    [message] = [m for m in checks.run_checks() if m.id == "officialaccount_webhook.E003"]
+    assert message.level == ERROR
+    assert message.msg.startswith(f"Tencent Chat app {UNSIGNED_APP} accepts unsigned callbacks")
+    assert message.is_silenced()  # as manage.py's commands filter it
+    with override_settings(SILENCED_SYSTEM_CHECKS=[]):
+        [message] = [m for m in checks.run_checks() if m.id == "officialaccount_webhook.E003"]
+        assert not message.is_silenced()
 
 
 def test_every_message_is_a_warning_with_a_hint() -> None:
@@ -53,15 +62,43 @@ def test_no_app_configured() -> None:
     assert ids() == ["officialaccount_webhook.W001"]
 
 
-@override_settings(OFFICIALACCOUNT_WEBHOOK={"APPS": {1: {}, 2: {"CALLBACK_TOKENS": ["t"]}, 3: {}}})
-def test_no_token_outside_debug_warns_per_app() -> None:
-    messages = [m for m in checks.run_checks() if m.id == "officialaccount_webhook.W002"]
+@pytest.mark.parametrize("debug", [False, True])
+def test_no_token_warns_per_app_that_every_callback_is_refused(debug: bool) -> None:
+    apps = {1: {}, 2: {"CALLBACK_TOKENS": ["t"]}, 3: {}, 4: {"ACCEPT_UNSIGNED": True}}
+    with override_settings(DEBUG=debug, OFFICIALACCOUNT_WEBHOOK={"APPS": apps}):
+        messages = [m for m in checks.run_checks() if m.id == "officialaccount_webhook.W002"]
     assert [m.msg.split()[3] for m in messages] == ["1", "3"]
+    assert all("every callback for it is refused" in m.msg for m in messages)
 
 
-@override_settings(DEBUG=True, OFFICIALACCOUNT_WEBHOOK={"APPS": {1: {}}, "SPOOL_DIR": SPOOL_DIR})
-def test_no_token_is_fine_in_debug() -> None:
+@override_settings(
+    DEBUG=True,
+    OFFICIALACCOUNT_WEBHOOK={"APPS": {1: {"ACCEPT_UNSIGNED": True}}, "SPOOL_DIR": SPOOL_DIR},
+)
+def test_accepting_unsigned_callbacks_is_fine_in_debug() -> None:
     assert ids() == []
+
+
+@pytest.mark.parametrize(
+    ("app", "error"),
+    [
+        ({"ACCEPT_UNSIGNED": True}, True),
+        # A token overrides ACCEPT_UNSIGNED: Sign is required, so nothing to report.
+        ({"ACCEPT_UNSIGNED": True, "CALLBACK_TOKENS": ["t"]}, False),
+        ({"ACCEPT_UNSIGNED": False}, False),
+    ],
+)
+def test_accepting_unsigned_callbacks_outside_debug_is_an_error(
+    app: dict[str, object], error: bool
+) -> None:
+    conf = {"APPS": {1: app, 2: {"CALLBACK_TOKENS": ["t"]}}, "SPOOL_DIR": SPOOL_DIR}
+    with override_settings(DEBUG=False, OFFICIALACCOUNT_WEBHOOK=conf, SILENCED_SYSTEM_CHECKS=[]):
+        messages = [m for m in checks.run_checks() if m.id == "officialaccount_webhook.E003"]
+    assert len(messages) == error
+    if error:
+        assert messages[0].level == ERROR
+        assert "Tencent Chat app 1 accepts unsigned callbacks" in messages[0].msg
+        assert "CALLBACK_TOKENS" in messages[0].hint
 
 
 def test_rest_framework_missing() -> None:
@@ -72,13 +109,23 @@ def test_rest_framework_missing() -> None:
 
 
 @pytest.mark.parametrize(
-    ("skew", "warns"), [(0, True), (4, True), (5, False), (300, False), (3600, False), (3601, True)]
+    ("skew", "warns"),
+    [(0, True), (4, True), (5, False), (60, False), (300, False), (301, True), (3600, True)],
 )
 def test_skew_that_makes_no_sense(skew: int, warns: bool) -> None:
     with override_settings(
         OFFICIALACCOUNT_WEBHOOK={"APPS": {1: {"CALLBACK_TOKENS": ["t"]}}, "REQUEST_TIME_SKEW": skew}
     ):
         assert ("officialaccount_webhook.W004" in ids()) is warns
+
+
+def test_a_wide_skew_warns_that_captured_urls_stay_replayable() -> None:
+    conf = {"APPS": {1: {"CALLBACK_TOKENS": ["t"]}}, "REQUEST_TIME_SKEW": 301}
+    with override_settings(OFFICIALACCOUNT_WEBHOOK=conf):
+        [message] = [m for m in checks.run_checks() if m.id == "officialaccount_webhook.W004"]
+    assert "replayed" in message.msg
+    assert "between 5 and 300" in message.hint
+    assert "default, 60" in message.hint
 
 
 @pytest.mark.parametrize("skew", [-1, "300", None])

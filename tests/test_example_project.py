@@ -27,6 +27,9 @@ print(json.dumps({
     "debug": settings.DEBUG,
     "hosts": settings.ALLOWED_HOSTS,
     "signal_mode": get_settings().signal_mode,
+    "unsigned": {str(key): app.accept_unsigned for key, app in get_settings().apps.items()},
+    "api_auth": settings.REST_FRAMEWORK["DEFAULT_AUTHENTICATION_CLASSES"],
+    "installed": settings.INSTALLED_APPS,
 }))
 """
 
@@ -91,6 +94,27 @@ def test_check_warns_about_a_missing_token_in_production() -> None:
     assert "officialaccount_webhook.W002" in result.stderr
 
 
+def test_no_token_accepts_unsigned_callbacks_only_in_debug() -> None:
+    """Fail closed: an empty token list (unset, empty, or only commas and spaces) accepts
+    unsigned callbacks on a developer's machine and nowhere else."""
+    production = {"DJANGO_DEBUG": "0", "DJANGO_SECRET_KEY": "x" * 50}
+    for token in ("", " , "):
+        app = {"TENCENT_CHAT_SDKAPPID": "1400000000", "TENCENT_CHAT_CALLBACK_TOKEN": token}
+        config = show(**app, **production)
+        assert config["apps"]["1400000000"][0] == []
+        assert config["unsigned"] == {"1400000000": False}
+        result = manage("check", **app, **production)
+        assert result.returncode == 0, result.stderr
+        assert "officialaccount_webhook.W002" in result.stderr
+        assert "officialaccount_webhook.E003" not in result.stderr
+        local = show(**app)
+        assert (local["debug"], local["unsigned"]) == (True, {"1400000000": True})
+        # The start-up log says so, once per process.
+        started = manage("check", **app)
+        assert started.returncode == 0, started.stderr
+        assert started.stderr.count("1400000000 accepts unsigned callbacks") == 1
+
+
 def test_rest_settings_from_the_environment() -> None:
     config = show(
         TENCENT_CHAT_SDKAPPID="1400000000",
@@ -112,6 +136,21 @@ def test_signal_mode_from_the_environment_with_a_worker_ready() -> None:
     assert result.returncode == 0, result.stderr
     assert "officialaccount_webhook.W01" not in result.stderr
     assert "db_worker" in manage("help").stdout
+
+
+def test_rest_api_basic_authentication_is_off_unless_asked_for_and_then_throttled() -> None:
+    session = "rest_framework.authentication.SessionAuthentication"
+    token = "rest_framework.authentication.TokenAuthentication"
+    throttled = "officialaccount_webhook.api.authentication.ThrottledBasicAuthentication"
+    default = show()
+    assert default["api_auth"] == [session, token]
+    assert "rest_framework.authtoken" in default["installed"]
+    assert show(OFFICIALACCOUNT_API_BASIC_AUTH="1")["api_auth"] == [session, token, throttled]
+    assert show(OFFICIALACCOUNT_API_BASIC_AUTH="0")["api_auth"] == [session, token]
+    # The tokens' table comes with its migrations.
+    plan = manage("migrate", "--plan", DATABASE_URL="sqlite://:memory:")
+    assert plan.returncode == 0, plan.stderr
+    assert "authtoken.0001_initial" in plan.stdout
 
 
 def test_the_version_moves_with_the_changelog() -> None:

@@ -17,7 +17,7 @@ from werkzeug import Request, Response
 
 from officialaccount_webhook.models import CallbackDelivery, OfficialAccountMessage
 from officialaccount_webhook.signals import message_received
-from tests.conftest import SignalLog, sample
+from tests.conftest import TOKEN, SignalLog, sample
 from tests.settings import SIGNED_APP
 from tests.tencent import ACCOUNT, SECRET_KEY, error_reply
 
@@ -72,8 +72,11 @@ def test_gaps_when_there_are_none_or_nothing_is_stored() -> None:
 
 @pytest.fixture
 def tencent(httpserver: HTTPServer) -> Iterator[HTTPServer]:
+    app = {"SECRET_KEY": SECRET_KEY, "API_BASE_URL": httpserver.url_for("/")}
     conf = {
-        "APPS": {SIGNED_APP: {"SECRET_KEY": SECRET_KEY, "API_BASE_URL": httpserver.url_for("/")}},
+        # Its token too: tests that use this fixture also post signed callbacks, and an app
+        # without a token refuses them all.
+        "APPS": {SIGNED_APP: {**app, "CALLBACK_TOKENS": [TOKEN]}},
         "REST_RETRY_BACKOFF": 0,
     }
     with override_settings(OFFICIALACCOUNT_WEBHOOK=conf):

@@ -5,14 +5,20 @@ import hashlib
 import pytest
 
 from officialaccount_webhook.conf import TencentApp
-from officialaccount_webhook.webhook.auth import AuthenticationFailed, authenticate, compute_sign
+from officialaccount_webhook.webhook.auth import (
+    GENERIC_REFUSAL,
+    AuthenticationFailed,
+    authenticate,
+    compute_sign,
+)
 from officialaccount_webhook.webhook.query import CallbackQuery
 
 NOW = 1_717_000_000
 SKEW = 300
 SIGNED = TencentApp(sdk_app_id=1400000000, callback_tokens=("new-token", "old-token"))
-UNSIGNED = TencentApp(sdk_app_id=1400000001)
-APPS = {SIGNED.sdk_app_id: SIGNED, UNSIGNED.sdk_app_id: UNSIGNED}
+UNSIGNED = TencentApp(sdk_app_id=1400000001, accept_unsigned=True)
+NO_TOKEN = TencentApp(sdk_app_id=1400000002)
+APPS = {SIGNED.sdk_app_id: SIGNED, UNSIGNED.sdk_app_id: UNSIGNED, NO_TOKEN.sdk_app_id: NO_TOKEN}
 
 
 def query(
@@ -58,8 +64,14 @@ def test_upper_case_hex_names_the_same_digest() -> None:
     assert check(query(sign=compute_sign("new-token", str(NOW)).upper())) is SIGNED
 
 
-def test_app_without_tokens_needs_no_sign() -> None:
+def test_app_that_accepts_unsigned_callbacks_needs_no_sign() -> None:
     assert check(query(sdk_app_id="1400000001", sign="", request_time="")) is UNSIGNED
+
+
+def test_app_without_tokens_refuses_unless_it_accepts_unsigned_callbacks() -> None:
+    with pytest.raises(AuthenticationFailed, match="does not accept unsigned") as caught:
+        check(query(sdk_app_id="1400000002", sign="", request_time=""))
+    assert caught.value.answer == GENERIC_REFUSAL
 
 
 @pytest.mark.parametrize(
@@ -85,6 +97,8 @@ def test_refusals(q: CallbackQuery, message: str) -> None:
     with pytest.raises(AuthenticationFailed, match=message) as caught:
         check(q)
     assert caught.value.status_code == 403
+    # The reason is for the record and the log; the caller learns only that it failed.
+    assert caught.value.answer == GENERIC_REFUSAL
 
 
 @pytest.mark.parametrize("offset", [-SKEW, 0, SKEW])

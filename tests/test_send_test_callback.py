@@ -57,7 +57,9 @@ def test_wrong_token_fails_loudly(live_server: Any) -> None:
     assert OfficialAccountMessage.objects.count() == 0
 
 
-@override_settings(OFFICIALACCOUNT_WEBHOOK={"APPS": {1: {}, 2: {}}})
+@override_settings(
+    OFFICIALACCOUNT_WEBHOOK={"APPS": {1: {"ACCEPT_UNSIGNED": True}, 2: {"ACCEPT_UNSIGNED": True}}}
+)
 def test_several_apps_need_a_choice(live_server: Any) -> None:
     with pytest.raises(CommandError, match="2 apps are configured"):
         run(webhook(live_server))

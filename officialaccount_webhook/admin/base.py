@@ -6,7 +6,7 @@ deleting still follows the delete permission.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from django.contrib import admin, messages
 from django.contrib.admin.views.main import ChangeList
@@ -15,17 +15,16 @@ from django.http import HttpRequest, HttpResponse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from . import pagination
+from . import pagination, search
+from .budget import within_budget
 from .drilldown import drill_down, range_bound
 from .rendering import pretty_json
-
-if TYPE_CHECKING:
-    ModelAdmin = admin.ModelAdmin[Any]
-else:  # ModelAdmin takes no type argument at run time
-    ModelAdmin = admin.ModelAdmin
+from .scope import AppScopedAdmin
 
 
-class ReadOnlyAdmin(ModelAdmin):
+class ReadOnlyAdmin(AppScopedAdmin):
+    # Scoped to the user's apps (scope.py): every page and action below builds on get_queryset.
+
     # Counting millions of rows on every page load is what makes big admins slow: no full
     # count, and no per-filter counts (facets).
     show_full_result_count = False
@@ -72,7 +71,36 @@ class ReadOnlyAdmin(ModelAdmin):
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[Any], search_term: str
+    ) -> tuple[QuerySet[Any], bool]:
+        # Only a search that an index serves (search.py); another lists nothing and says why.
+        refused = search.refusal(search_term) if self.get_search_fields(request) else None
+        if refused:
+            self.message_user(request, refused, messages.ERROR)
+            return queryset.none(), False
+        return super().get_search_results(request, queryset, search_term)
+
+    def change_view(
+        self,
+        request: HttpRequest,
+        object_id: str,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
+        page = super().change_view
+        # Its queries, rendering included, within QUERY_TIMEOUT (budget.py).
+        return within_budget(
+            self, request, lambda: page(request, object_id, form_url, extra_context)
+        )
+
     def changelist_view(
+        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        # Its queries, rendering included, within QUERY_TIMEOUT (budget.py).
+        return within_budget(self, request, lambda: self.changelist_page(request, extra_context))
+
+    def changelist_page(
         self, request: HttpRequest, extra_context: dict[str, Any] | None = None
     ) -> HttpResponse:
         response = super().changelist_view(request, extra_context)

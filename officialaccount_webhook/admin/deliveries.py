@@ -10,8 +10,8 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from ..models import CallbackDelivery
-from . import history
-from .base import ReadOnlyAdmin, json_block
+from . import detail, history
+from .base import ReadOnlyAdmin
 from .filters import CommandFilter, StatusCodeFilter
 
 
@@ -74,7 +74,10 @@ class CallbackDeliveryAdmin(ReadOnlyAdmin):
 
     @admin.display(description=_("body"))
     def body_json(self, delivery: CallbackDelivery) -> str:
-        return json_block(delivery.body) if delivery.body is not None else "-"
+        if delivery.body is None:
+            return "-"
+        # Its MsgBody cut to DETAIL_MAX_ELEMENTS, linked to the message's whole (detail.py).
+        return detail.callback_body(delivery.body, delivery.message)
 
     @admin.display(description=_("refused body, as received"))
     def refused_body(self, delivery: CallbackDelivery) -> str:
@@ -82,4 +85,4 @@ class CallbackDeliveryAdmin(ReadOnlyAdmin):
             return "-"
         # Bytes that may not be UTF-8 (that may be why they were refused): shown with
         # replacement characters; officialaccount_reprocess reads the bytes themselves.
-        return json_block(bytes(delivery.raw_body).decode("utf-8", "replace"))
+        return detail.callback_body(bytes(delivery.raw_body).decode("utf-8", "replace"), None)

@@ -19,6 +19,7 @@ from django.utils.translation import gettext_lazy as _
 from ..conf import get_settings
 from ..elements import KNOWN_TYPES
 from ..models import OfficialAccountMessageQuerySet
+from ..scope import visible_app_ids
 from ..values import parse_sdk_app_id
 
 
@@ -27,7 +28,13 @@ class SdkAppIdFilter(admin.SimpleListFilter):
     parameter_name = "sdk_app_id"
 
     def lookups(self, request: HttpRequest, model_admin: Any) -> Iterable[tuple[str, str]]:
-        return [(str(sdk_app_id), str(sdk_app_id)) for sdk_app_id in sorted(get_settings().apps)]
+        # Only the user's apps: the others' IDs are not theirs to learn from the filter.
+        visible = visible_app_ids(request.user)
+        return [
+            (str(sdk_app_id), str(sdk_app_id))
+            for sdk_app_id in sorted(get_settings().apps)
+            if visible is None or sdk_app_id in visible
+        ]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
         value = self.value()

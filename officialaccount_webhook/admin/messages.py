@@ -5,17 +5,17 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin
+from django.contrib.admin.utils import unquote
 from django.contrib.admin.views.main import ChangeList
-from django.http import HttpRequest
-from django.template.loader import render_to_string
-from django.urls import reverse
+from django.http import HttpRequest, HttpResponse
+from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from .. import elements
 from ..models import OfficialAccountMessage
-from . import history
+from . import detail, history
 from .base import ReadOnlyAdmin, json_block
+from .budget import within_budget
 from .chart import volume_chart
 from .filters import (
     ElementTypeFilter,
@@ -23,8 +23,8 @@ from .filters import (
     RecalledFilter,
     SdkAppIdFilter,
 )
-from .recall import recall_selected
-from .rendering import pretty_json, view
+from .recall import check_recall_again, recall_selected
+from .rendering import pretty_json
 
 
 @admin.register(OfficialAccountMessage)
@@ -53,7 +53,7 @@ class OfficialAccountMessageAdmin(ReadOnlyAdmin):
     allowed_lookups = frozenset({"online_only__exact"})
     # Sorting by a column without an index would sort a million rows for every page.
     sortable_by = ("msg_time",)
-    actions = (recall_selected,)
+    actions = (recall_selected, check_recall_again)
     fieldsets = (
         (
             None,
@@ -89,6 +89,7 @@ class OfficialAccountMessageAdmin(ReadOnlyAdmin):
             {
                 "fields": (
                     "recalled_at",
+                    "recall_unknown_at",
                     "recall_ret_code",
                     "recall_reason",
                     "recall_requested_by",
@@ -114,7 +115,7 @@ class OfficialAccountMessageAdmin(ReadOnlyAdmin):
 
     @admin.display(description=_("content"))
     def preview(self, message: OfficialAccountMessage) -> str:
-        return elements.preview(message.msg_body)
+        return detail.preview(message.msg_body)
 
     @admin.display(description=_("recalled"), boolean=True, ordering="recalled_at")
     def recalled(self, message: OfficialAccountMessage) -> bool:
@@ -122,10 +123,7 @@ class OfficialAccountMessageAdmin(ReadOnlyAdmin):
 
     @admin.display(description=_("content"))
     def content(self, message: OfficialAccountMessage) -> str:
-        views = [view(element) for element in message.msg_body or []]
-        return render_to_string(
-            "admin/officialaccount_webhook/message_body.html", {"elements": views}
-        )
+        return detail.content(message)  # at most DETAIL_MAX_ELEMENTS of them
 
     @admin.display(description=_("cloud custom data"))
     def cloud_custom_data_pretty(self, message: OfficialAccountMessage) -> str:
@@ -156,7 +154,7 @@ class OfficialAccountMessageAdmin(ReadOnlyAdmin):
 
     @admin.display(description=_("MsgBody"))
     def raw_body(self, message: OfficialAccountMessage) -> str:
-        return json_block(message.msg_body)
+        return detail.raw_body(message)
 
     @admin.display(description=_("other body fields"))
     def raw_extra(self, message: OfficialAccountMessage) -> str:
@@ -164,3 +162,18 @@ class OfficialAccountMessageAdmin(ReadOnlyAdmin):
 
     def has_recall_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm("officialaccount_webhook.recall_officialaccountmessage")
+
+    def get_urls(self) -> list[URLPattern]:
+        # Before Django's own: its "<object_id>/" catch-all would take the URL otherwise.
+        raw_json = path(
+            "<path:object_id>/raw-json/",
+            self.admin_site.admin_view(self.raw_json_view),
+            name=detail.RAW_JSON_URL_NAME,
+        )
+        return [raw_json, *super().get_urls()]
+
+    def raw_json_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        """The whole msg_body as JSON: what the detail page, bounded, links to."""
+        return within_budget(
+            self, request, lambda: detail.raw_json_view(self, request, unquote(object_id))
+        )

@@ -1,4 +1,5 @@
-"""The admin's recall action: a confirmation page with a reason, then each message's outcome."""
+"""The admin's recall actions: a confirmation page with a reason, then each message's outcome;
+and the check of recalls whose outcome is unknown."""
 
 from __future__ import annotations
 
@@ -12,11 +13,14 @@ from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.template.response import TemplateResponse
+from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
-from ..messages.recall import RecallError, check_reason, recall_messages
+from ..messages.recall import RecallError, RecallOutcome, check_reason, recall_messages
+from ..messages.recall_check import check_recalls
 from ..models import MessageRecall, OfficialAccountMessage
 from ..webhook.wire import MAX_RECALL_REASON_BYTES
+from .scope import refuse_out_of_scope
 
 # Each ten messages cost a call to Tencent while the page waits; more belongs to the command.
 MAX_RECALL_SELECTION = 100
@@ -45,6 +49,8 @@ def recall_selected(
     model_admin: Any, request: HttpRequest, queryset: QuerySet[OfficialAccountMessage]
 ) -> TemplateResponse | None:
     """Ask for a reason on a confirmation page, then recall and show each outcome."""
+    if refuse_out_of_scope(model_admin, request, queryset):
+        return None
     selected = queryset.count()
     if selected > MAX_RECALL_SELECTION:
         model_admin.message_user(
@@ -79,6 +85,46 @@ def recall_selected(
     except RecallError as exc:
         model_admin.message_user(request, str(exc), messages.ERROR)
         return None
+    return _results(model_admin, request, outcomes, _("Recall results"))
+
+
+@admin.action(description=_("Check recall again (outcome unknown)"), permissions=["recall"])
+def check_recall_again(
+    model_admin: Any, request: HttpRequest, queryset: QuerySet[OfficialAccountMessage]
+) -> TemplateResponse | None:
+    """Ask Tencent's history whether the selected messages whose recall timed out were
+    recalled (``messages.recall_check``), and show each outcome."""
+    if refuse_out_of_scope(model_admin, request, queryset):
+        return None
+    unknown = queryset.filter(recall_unknown_at__isnull=False)
+    if unknown.count() > MAX_RECALL_SELECTION:
+        model_admin.message_user(
+            request,
+            _("Check at most %(max)d messages at a time here, or use officialaccount_recall.")
+            % {"max": MAX_RECALL_SELECTION},
+            messages.ERROR,
+        )
+        return None
+    try:
+        outcomes = check_recalls(
+            unknown,
+            requested_by=f"admin:{request.user.get_username()} (check)",
+            source=MessageRecall.Source.ADMIN,
+        )
+    except RecallError as exc:
+        model_admin.message_user(request, str(exc), messages.ERROR)
+        return None
+    if not outcomes:
+        model_admin.message_user(
+            request, _("None of the selected messages has a recall of unknown outcome.")
+        )
+        return None
+    return _results(model_admin, request, outcomes, _("Recall check results"))
+
+
+def _results(
+    model_admin: Any, request: HttpRequest, outcomes: list[RecallOutcome], title: str | Promise
+) -> TemplateResponse:
     counts = Counter(outcome.status for outcome in outcomes)
     model_admin.message_user(
         request,
@@ -94,9 +140,20 @@ def recall_selected(
         },
         messages.SUCCESS if all(o.ok for o in outcomes) else messages.WARNING,
     )
-    return _page(
-        model_admin, request, "recall_result.html", title=_("Recall results"), outcomes=outcomes
-    )
+    if counts["unknown"]:
+        # The page answers in time (RECALL_TIME_BUDGET) even when Tencent does not: say what an
+        # unknown outcome means and what to do about it.
+        model_admin.message_user(
+            request,
+            _(
+                "Tencent did not answer in time for %(unknown)d message(s): they may or may not "
+                "be recalled. Tencent's recall callback will mark them recalled if they are; "
+                'otherwise select them and choose "Check recall again" in a minute.'
+            )
+            % {"unknown": counts["unknown"]},
+            messages.WARNING,
+        )
+    return _page(model_admin, request, "recall_result.html", title=title, outcomes=outcomes)
 
 
 def _page(

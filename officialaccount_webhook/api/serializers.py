@@ -6,7 +6,10 @@ from rest_framework import serializers
 
 from ..messages.recall import RecallError, Status, check_reason
 from ..models import OfficialAccountMessage
+from ..values import MAX_SDK_APP_ID_DIGITS
 from ..webhook.wire import MAX_ACCOUNT_LENGTH, MAX_MSG_KEY_LENGTH, MAX_RECALL_REASON_BYTES
+
+MAX_SDK_APP_ID = 10**MAX_SDK_APP_ID_DIGITS - 1
 
 
 class MessageSerializer(serializers.ModelSerializer[OfficialAccountMessage]):
@@ -28,6 +31,7 @@ class MessageSerializer(serializers.ModelSerializer[OfficialAccountMessage]):
             "repairs",
             "received_at",
             "recalled_at",
+            "recall_unknown_at",
             "recall_ret_code",
             "recall_reason",
             "recall_requested_by",
@@ -35,14 +39,12 @@ class MessageSerializer(serializers.ModelSerializer[OfficialAccountMessage]):
         read_only_fields = fields
 
 
-class RecallRequestSerializer(serializers.Serializer[dict[str, Any]]):
-    sdk_app_id = serializers.IntegerField(min_value=1)
+class RecallCheckRequestSerializer(serializers.Serializer[dict[str, Any]]):
+    # An SDKAppID has ten digits; eighteen always fit the database's bigint (values.py).
+    sdk_app_id = serializers.IntegerField(min_value=1, max_value=MAX_SDK_APP_ID)
     official_account = serializers.CharField(max_length=MAX_ACCOUNT_LENGTH)
     msg_keys = serializers.ListField(
         child=serializers.CharField(max_length=MAX_MSG_KEY_LENGTH), min_length=1, max_length=100
-    )
-    reason = serializers.CharField(
-        max_length=MAX_RECALL_REASON_BYTES, required=False, allow_blank=True, default=""
     )
 
     def validate_official_account(self, value: str) -> str:
@@ -51,7 +53,14 @@ class RecallRequestSerializer(serializers.Serializer[dict[str, Any]]):
     def validate_msg_keys(self, value: list[str]) -> list[str]:
         return [_storable(key) for key in value]
 
+
+class RecallRequestSerializer(RecallCheckRequestSerializer):
+    reason = serializers.CharField(
+        max_length=MAX_RECALL_REASON_BYTES, required=False, allow_blank=True, default=""
+    )
+
     def validate_reason(self, value: str) -> str:
+        _storable(value)
         try:
             check_reason(value)
         except RecallError as exc:
@@ -72,7 +81,10 @@ class RecallResponseSerializer(serializers.Serializer[Any]):
 
 
 def _storable(value: str) -> str:
-    # PostgreSQL cannot hold NUL in text; it would fail the query with a 500.
+    # PostgreSQL cannot hold NUL in text, and no database driver can encode a lone surrogate
+    # (JSON's "\ud800"): either would fail the query with a 500.
     if "\x00" in value:
         raise serializers.ValidationError("Must not contain a NUL character.")
+    if any("\ud800" <= char <= "\udfff" for char in value):
+        raise serializers.ValidationError("Must not contain a lone surrogate.")
     return value

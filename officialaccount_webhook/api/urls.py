@@ -4,7 +4,7 @@
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-from .views import MessageViewSet, RecallView
+from .views import MessageViewSet, RecallCheckView, RecallView
 
 app_name = "officialaccount_webhook_api"
 
@@ -14,4 +14,5 @@ router.register("messages", MessageViewSet, basename="message")
 urlpatterns = [
     *router.urls,
     path("recall/", RecallView.as_view(), name="recall"),
+    path("recall/check/", RecallCheckView.as_view(), name="recall-check"),
 ]

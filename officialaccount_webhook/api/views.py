@@ -1,13 +1,15 @@
 """A small REST API for other services: find stored messages, and recall them.
 
 Authentication is the project's (DRF's ``DEFAULT_AUTHENTICATION_CLASSES``); reading needs the
-``view_officialaccountmessage`` permission and recalling ``recall_officialaccountmessage``.
+``view_officialaccountmessage`` permission and recalling ``recall_officialaccountmessage``,
+each within the caller's apps (``officialaccount_webhook.scope``, docs/recall.md).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import TypeVar
+from datetime import UTC, datetime
+from typing import Any, TypeVar, cast
 
 from django.db import transaction
 from django.utils.decorators import method_decorator
@@ -15,25 +17,25 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status, viewsets
 from rest_framework.exceptions import ValidationError
-from rest_framework.pagination import CursorPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from ..messages.recall import RecallError, recall_messages
+from ..messages.recall_check import check_recalls
 from ..models import MessageRecall, OfficialAccountMessage, OfficialAccountMessageQuerySet
+from ..scope import scoped
 from ..values import parse_moment, parse_sdk_app_id
-from .permissions import CanRecallMessages, CanViewMessages
-from .serializers import MessageSerializer, RecallRequestSerializer, RecallResponseSerializer
-
-
-class NewestFirst(CursorPagination):
-    # A cursor stays fast on a large table, where OFFSET would scan every skipped row.
-    ordering = ("-msg_time", "-id")
-    page_size = 50
-    max_page_size = 500
-    page_size_query_param = "page_size"
-
+from .budget import WithinQueryBudget
+from .params import MAX_TEXT_LENGTH, NewestFirst, check_params
+from .parsers import BoundedJSONParser
+from .permissions import CanRecallMessages, CanViewMessages, check_app_scope
+from .serializers import (
+    MessageSerializer,
+    RecallCheckRequestSerializer,
+    RecallRequestSerializer,
+    RecallResponseSerializer,
+)
 
 _FILTERS = [
     OpenApiParameter("sdk_app_id", OpenApiTypes.INT, description="SDKAppID"),
@@ -41,24 +43,34 @@ _FILTERS = [
     OpenApiParameter("msg_key", OpenApiTypes.STR, description="MsgKey, exact"),
     OpenApiParameter("since", OpenApiTypes.DATETIME, description="Message time from (inclusive)"),
     OpenApiParameter("until", OpenApiTypes.DATETIME, description="Message time before (exclusive)"),
-    OpenApiParameter("text", OpenApiTypes.STR, description="Text in the message body"),
+    OpenApiParameter(
+        "text",
+        OpenApiTypes.STR,
+        description=f"Text in the message body, at most {MAX_TEXT_LENGTH} characters",
+    ),
 ]
 
 
 @extend_schema(parameters=_FILTERS)
-class MessageViewSet(viewsets.ReadOnlyModelViewSet[OfficialAccountMessage]):
+# Each query within QUERY_TIMEOUT: one that runs longer is a 503 (budget.py).
+class MessageViewSet(WithinQueryBudget, viewsets.ReadOnlyModelViewSet[OfficialAccountMessage]):
     """Stored official-account messages, newest first."""
 
     serializer_class = MessageSerializer
     permission_classes = (CanViewMessages,)
     pagination_class = NewestFirst
 
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        super().initial(request, *args, **kwargs)  # authentication and permissions first
+        check_params(request.query_params)
+
     def get_queryset(self) -> OfficialAccountMessageQuerySet:
         params = self.request.query_params
         for name, value in params.items():
             if "\x00" in value:  # PostgreSQL cannot compare text with NUL: a 500 otherwise
                 raise ValidationError({name: "Must not contain a NUL character."})
-        return OfficialAccountMessage.objects.matching(
+        # Only the caller's apps (scope.py): another app's message is a 404, as if missing.
+        return scoped(OfficialAccountMessage.objects.all(), self.request.user).matching(
             sdk_app_id=_parsed(params, "sdk_app_id", parse_sdk_app_id, "Enter a whole number."),
             official_account=params.get("official_account"),
             msg_key=params.get("msg_key"),
@@ -76,21 +88,66 @@ class RecallView(APIView):
     """Recall MsgKeys of one official account; answers with each key's result."""
 
     permission_classes = (CanRecallMessages,)
+    parser_classes = (BoundedJSONParser,)
 
     @extend_schema(
         request=RecallRequestSerializer,
-        responses={200: RecallResponseSerializer, 400: OpenApiTypes.OBJECT},
+        responses={
+            200: RecallResponseSerializer,
+            400: OpenApiTypes.OBJECT,
+            403: OpenApiTypes.OBJECT,  # also: the SDKAppID is outside the caller's scope
+        },
     )
     def post(self, request: Request) -> Response:
         serializer = RecallRequestSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
+        check_app_scope(request, data["sdk_app_id"])
         targets = [(data["sdk_app_id"], data["official_account"], key) for key in data["msg_keys"]]
         try:
             outcomes = recall_messages(
                 targets,
                 reason=data["reason"],
                 requested_by=f"api:{request.user.get_username()}",
+                source=MessageRecall.Source.API,
+            )
+        except RecallError as exc:
+            return Response({"detail": str(exc)}, status=status.HTTP_400_BAD_REQUEST)
+        # Within RECALL_TIME_BUDGET, whatever Tencent does: a key whose outcome is unknown
+        # answers "unknown" (recall_unknown_at is set on its message), for POST recall/check/.
+        return Response(RecallResponseSerializer({"results": outcomes}).data)
+
+
+@method_decorator(transaction.non_atomic_requests, name="dispatch")
+class RecallCheckView(APIView):
+    """Check the recalls whose outcome is unknown against Tencent's history; answers with each
+    checked key's result (keys with no unknown recall are left out)."""
+
+    permission_classes = (CanRecallMessages,)
+    parser_classes = (BoundedJSONParser,)
+
+    @extend_schema(
+        request=RecallCheckRequestSerializer,
+        responses={
+            200: RecallResponseSerializer,
+            400: OpenApiTypes.OBJECT,
+            403: OpenApiTypes.OBJECT,
+        },
+    )
+    def post(self, request: Request) -> Response:
+        serializer = RecallCheckRequestSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        check_app_scope(request, data["sdk_app_id"])
+        messages = OfficialAccountMessage.objects.filter(
+            sdk_app_id=data["sdk_app_id"],
+            official_account=data["official_account"],
+            msg_key__in=data["msg_keys"],
+        )
+        try:
+            outcomes = check_recalls(
+                messages,
+                requested_by=f"api:{request.user.get_username()} (check)",
                 source=MessageRecall.Source.API,
             )
         except RecallError as exc:
@@ -111,4 +168,8 @@ def _parsed(
     value = parse(params[name])
     if value is None:
         raise ValidationError({name: hint})
+    if isinstance(value, datetime):
+        # The same moment in UTC: PostgreSQL refuses a UTC offset over 15:59 (a 500), which ISO
+        # 8601 allows up to 23:59. Years 2 to 9998 (values.py) cannot overflow on the way.
+        return cast(_Value, value.astimezone(UTC))
     return value

@@ -16,7 +16,7 @@ Example::
                 "REGION": "singapore",
             },
         },
-        "REQUEST_TIME_SKEW": 300,
+        "REQUEST_TIME_SKEW": 60,
         "MAX_BODY_SIZE": 1024 * 1024,
         "REST_RATE_LIMIT": 100,
         "SPOOL_DIR": "/var/spool/officialaccount",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Mapping
+from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
 from typing import Any
 
@@ -56,6 +57,17 @@ def parse_settings(raw: object) -> WebhookSettings:
         signal_mode=_signal_mode(raw.get("SIGNAL_MODE", schema.SIGNAL_MODE_ON_COMMIT)),
         task_backend=_name(raw, "TASK_BACKEND", schema.DEFAULT_TASK_BACKEND),
         task_queue=_name(raw, "TASK_QUEUE", schema.DEFAULT_TASK_QUEUE),
+        trusted_proxies=_int_setting(raw, "TRUSTED_PROXIES", schema.DEFAULT_TRUSTED_PROXIES, 0),
+        query_timeout=_positive_number(
+            raw, "QUERY_TIMEOUT", schema.DEFAULT_QUERY_TIMEOUT, allow_zero=True
+        ),
+        detail_max_elements=_int_setting(
+            raw, "DETAIL_MAX_ELEMENTS", schema.DEFAULT_DETAIL_MAX_ELEMENTS, 1
+        ),
+        recall_time_budget=_positive_number(
+            raw, "RECALL_TIME_BUDGET", schema.DEFAULT_RECALL_TIME_BUDGET
+        ),
+        require_app_grants=_bool_setting(raw, "REQUIRE_APP_GRANTS", False),
         rest=RestSettings(
             rate_limit=_positive_number(raw, "REST_RATE_LIMIT", schema.DEFAULT_REST_RATE_LIMIT),
             connect_timeout=_positive_number(
@@ -87,6 +99,8 @@ def _parse_app(key: object, raw: object) -> TencentApp:
     return TencentApp(
         sdk_app_id=sdk_app_id,
         callback_tokens=tuple(tokens),
+        accept_unsigned=_bool_setting(raw, "ACCEPT_UNSIGNED", False, where),
+        allowed_networks=_networks(raw.get("ALLOWED_NETWORKS", ()), where),
         secret_key=_string(raw, "SECRET_KEY", "", where),
         admin_identifier=_string(raw, "ADMIN_IDENTIFIER", schema.DEFAULT_ADMIN_IDENTIFIER, where),
         region=_string(raw, "REGION", "", where),
@@ -117,11 +131,25 @@ def _int_setting(raw: Mapping[str, Any], name: str, default: int, minimum: int) 
     return value
 
 
-def _bool_setting(raw: Mapping[str, Any], name: str, default: bool) -> bool:
+def _bool_setting(raw: Mapping[str, Any], name: str, default: bool, where: str = "") -> bool:
     value = raw.get(name, default)
     if not isinstance(value, bool):
-        raise _error(f"['{name}']", f"must be True or False, not {value!r}")
+        raise _error(f"{where}['{name}']", f"must be True or False, not {value!r}")
     return value
+
+
+def _networks(value: object, where: str) -> tuple[IPv4Network | IPv6Network, ...]:
+    where = f"{where}['ALLOWED_NETWORKS']"
+    if isinstance(value, str) or not isinstance(value, list | tuple):
+        raise _error(where, "must be a list of networks such as '203.0.113.0/24'")
+    networks = []
+    for item in value:
+        try:
+            # strict: '10.0.0.1/8' is more likely a typo than a network.
+            networks.append(ip_network(item, strict=True))
+        except (TypeError, ValueError) as error:
+            raise _error(where, f"{item!r} is not a network: {error}") from None
+    return tuple(networks)
 
 
 def _signal_mode(value: object) -> str:

@@ -4,11 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from ipaddress import IPv4Network, IPv6Network
 from pathlib import Path
 
 SETTINGS_NAME = "OFFICIALACCOUNT_WEBHOOK"
 
-DEFAULT_REQUEST_TIME_SKEW = 300
+# A captured URL can be replayed, with any body, for as long as its RequestTime is accepted.
+# Tencent documents no window for Chat's callbacks (protocol notes 1.5); a minute covers
+# delivery (Tencent gives up after 2 s) and a synchronised clock (docs/settings.md).
+DEFAULT_REQUEST_TIME_SKEW = 60
+# Above this, the replay window is wider than anything Tencent needs: a check warns.
+MAX_SENSIBLE_REQUEST_TIME_SKEW = 300
 # Tencent caps a message at 12 KB (spec 4); 1 MiB leaves room for any future growth of the
 # envelope while still refusing bodies that could only be abuse.
 DEFAULT_MAX_BODY_SIZE = 1024 * 1024
@@ -21,6 +27,15 @@ DEFAULT_REST_MAX_RETRIES = 3
 DEFAULT_REST_RETRY_BACKOFF = 0.5
 # Long enough to look into last month's failures; short enough that junk traffic's rows go.
 DEFAULT_DELIVERY_RETENTION_DAYS = 30
+# How many proxies in front of the app append to X-Forwarded-For; 0 trusts none of it.
+DEFAULT_TRUSTED_PROXIES = 0
+# A statement timeout, in seconds, on the admin's and the API's queries (docs/security.md).
+DEFAULT_QUERY_TIMEOUT = 5.0
+# The message detail page renders at most this many elements and links to the raw JSON.
+DEFAULT_DETAIL_MAX_ELEMENTS = 200
+# A recall's total time (attempts x timeout) stays under this, below gunicorn's 30 s default
+# worker timeout, so that an admin or API recall answers rather than dying with the worker.
+DEFAULT_RECALL_TIME_BUDGET = 20.0
 # A spool record that failed this many drains is moved to quarantine (docs/operations.md).
 DEFAULT_SPOOL_MAX_ATTEMPTS = 5
 # Another product's callback (a private chat's, say) is handed on, and its body kept only when
@@ -56,10 +71,23 @@ TOP_LEVEL_KEYS = frozenset(
         "SIGNAL_MODE",
         "TASK_BACKEND",
         "TASK_QUEUE",
+        "TRUSTED_PROXIES",
+        "QUERY_TIMEOUT",
+        "DETAIL_MAX_ELEMENTS",
+        "RECALL_TIME_BUDGET",
+        "REQUIRE_APP_GRANTS",
     }
 )
 APP_KEYS = frozenset(
-    {"CALLBACK_TOKENS", "SECRET_KEY", "ADMIN_IDENTIFIER", "REGION", "API_BASE_URL"}
+    {
+        "CALLBACK_TOKENS",
+        "ACCEPT_UNSIGNED",
+        "ALLOWED_NETWORKS",
+        "SECRET_KEY",
+        "ADMIN_IDENTIFIER",
+        "REGION",
+        "API_BASE_URL",
+    }
 )
 
 
@@ -68,12 +96,16 @@ class TencentApp:
     """One Tencent Chat application, identified by its SDKAppID.
 
     ``callback_tokens`` lists every token accepted for ``Sign``; keep the old token next to the
-    new one while rotating. An empty tuple means webhook authentication is off for this app.
+    new one while rotating. With none, callbacks are refused unless ``accept_unsigned`` says,
+    explicitly, that unsigned callbacks are accepted (local trials only). ``allowed_networks``,
+    when not empty, limits the callbacks' source addresses.
     Secrets are left out of ``repr`` so that they cannot leak through logs or tracebacks.
     """
 
     sdk_app_id: int
     callback_tokens: tuple[str, ...] = field(default=(), repr=False)
+    accept_unsigned: bool = False
+    allowed_networks: tuple[IPv4Network | IPv6Network, ...] = ()
     secret_key: str = field(default="", repr=False)
     admin_identifier: str = DEFAULT_ADMIN_IDENTIFIER
     region: str = ""
@@ -108,3 +140,12 @@ class WebhookSettings:
     """In ``"task"`` mode: the alias in Django's ``TASKS`` setting that the signals' tasks use."""
     task_queue: str = DEFAULT_TASK_QUEUE
     """In ``"task"`` mode: the queue they go to (one of that backend's ``QUEUES``)."""
+    trusted_proxies: int = DEFAULT_TRUSTED_PROXIES
+    """How many proxies append to ``X-Forwarded-For``: the client is the address that many
+    entries from its right end. 0: ``REMOTE_ADDR`` is the client."""
+    query_timeout: float = DEFAULT_QUERY_TIMEOUT
+    """Seconds a query of the admin or the API may run (0: no limit)."""
+    detail_max_elements: int = DEFAULT_DETAIL_MAX_ELEMENTS
+    recall_time_budget: float = DEFAULT_RECALL_TIME_BUDGET
+    require_app_grants: bool = False
+    """True: a staff user or API client with no app grant sees no app (superusers see all)."""

@@ -7,8 +7,12 @@ and the REST API all call it. It:
 * skips messages that are already recalled (a no-op, reported as such);
 * groups the rest by app and account, at most 10 MsgKeys per call (Tencent's limit);
 * records each stored message's outcome (``recall_ret_code``, ``recall_reason``,
-  ``recall_requested_by``, and ``recalled_at`` on success);
-* sends ``message_recalled`` once for each message it recalls, after commit.
+  ``recall_requested_by``, ``recalled_at`` on success, ``recall_unknown_at`` when the outcome
+  is unknown) and adds it to the recall history (:mod:`.recall_records`);
+* sends ``message_recalled`` once for each message it recalls, after commit;
+* keeps its calls, with their retries, within ``RECALL_TIME_BUDGET`` (:mod:`..tencent.budget`),
+  so that an admin page or an API request answers before its worker is killed: a batch
+  that the budget leaves no time for is not sent, and fails.
 
 A failed call fails only its own batch; the others go on.
 """
@@ -16,56 +20,60 @@ A failed call fails only its own batch; the others go on.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from typing import Literal
 
 from django.core.exceptions import ImproperlyConfigured
-from django.db import router, transaction
 from django.db.models import Q
-from django.utils import timezone
 
 from .._itertools import batched
+from ..conf import get_settings
 from ..models import MessageRecall, OfficialAccountMessage
-from ..notify import schedule
 from ..tencent import RecallReply, TencentChatClient, TencentChatError, client_for
+from ..tencent.budget import TimeBudget
 from ..webhook.wire import MAX_RECALL_REASON_BYTES
+from .recall_records import (
+    REQUESTED_BY_LENGTH,
+    MessageRef,
+    RecallOutcome,
+    Status,
+    mark_unknown,
+    record_answers,
+    remember,
+)
+
+__all__ = [
+    "MAX_KEYS_PER_CALL",
+    "REQUESTED_BY_LENGTH",
+    "MessageRef",
+    "RecallError",
+    "RecallOutcome",
+    "Status",
+    "check_reason",
+    "clients_for",
+    "recall_budget",
+    "recall_messages",
+]
 
 MAX_KEYS_PER_CALL = 10
-REQUESTED_BY_LENGTH = OfficialAccountMessage._meta.get_field("recall_requested_by").max_length
-
-MessageRef = tuple[int, str, str]
-"""(SDKAppID, official account, MsgKey): a message, stored or not."""
-
-Status = Literal["recalled", "already_recalled", "failed", "unknown"]
-"""``unknown``: an attempt that timed out may have recalled it; Tencent's recall callback will
-tell (the webhook then marks the message recalled)."""
 
 
 class RecallError(ValueError):
     """The recall was refused before any call to Tencent; the message says why."""
 
 
-@dataclass(frozen=True)
-class RecallOutcome:
-    sdk_app_id: int
-    official_account: str
-    msg_key: str
-    status: Status
-    ret_code: int | None
-    """Tencent's ``RetCode`` for this key, or the ``ErrorCode`` of a call that failed whole."""
-    detail: str = ""
-
-    @property
-    def ok(self) -> bool:
-        return self.status in ("recalled", "already_recalled")
-
-
 def check_reason(reason: str) -> None:
-    size = len(reason.encode())
+    try:
+        size = len(reason.encode())
+    except UnicodeEncodeError:  # a lone surrogate: no database or JSON encoder takes it
+        raise RecallError("The reason is not valid text (a lone surrogate).") from None
     if size > MAX_RECALL_REASON_BYTES:
         raise RecallError(
             f"The reason is {size} bytes; Tencent accepts at most {MAX_RECALL_REASON_BYTES}."
         )
+
+
+def recall_budget(unbounded: bool = False) -> TimeBudget | None:
+    """A new ``RECALL_TIME_BUDGET``, starting now; None with ``unbounded``."""
+    return None if unbounded else TimeBudget(get_settings().recall_time_budget)
 
 
 def recall_messages(
@@ -74,18 +82,21 @@ def recall_messages(
     reason: str = "",
     requested_by: str = "",
     source: str = MessageRecall.Source.PYTHON,
+    unbounded: bool = False,
 ) -> list[RecallOutcome]:
     """Recall messages, given as instances, a queryset, or (SDKAppID, account, MsgKey) triples.
 
     Returns one outcome per distinct message, in the order given, and adds each to the recall
-    history (``MessageRecall``, with ``source`` and ``requested_by``). Raises
-    :class:`RecallError` before any call when the reason is too long or an app cannot call
-    Tencent.
+    history (``MessageRecall``, with ``source`` and ``requested_by``). The calls keep to
+    ``RECALL_TIME_BUDGET`` unless ``unbounded`` (a command, which no web server times out).
+    Raises :class:`RecallError` before any call when the reason is too long or an app cannot
+    call Tencent.
     """
     check_reason(reason)
+    budget = recall_budget(unbounded)
     refs = list(dict.fromkeys(_as_ref(target) for target in targets))
-    clients = _clients_for({ref[0] for ref in refs})
-    stored = _stored_messages(refs)
+    clients = clients_for({ref[0] for ref in refs})
+    stored = stored_messages(refs)
     outcomes: dict[MessageRef, RecallOutcome] = {}
     groups: dict[tuple[int, str], list[str]] = {}
     for ref in refs:
@@ -103,37 +114,15 @@ def recall_messages(
         for batch in batched(msg_keys, MAX_KEYS_PER_CALL):
             refs_in_batch = [(sdk_app_id, account, key) for key in batch]
             batch_outcomes, reply = _recall_batch(
-                clients[sdk_app_id], sdk_app_id, account, batch, reason
+                clients[sdk_app_id], refs_in_batch, stored, reason, budget
             )
             if reply is not None:
-                _record(reply, refs_in_batch, stored, reason, requested_by)
+                record_answers(reply, batch_outcomes, stored, reason, requested_by)
+            mark_unknown(batch_outcomes, stored, reason, requested_by)
             outcomes.update(zip(refs_in_batch, batch_outcomes, strict=True))
     ordered = [outcomes[ref] for ref in refs]
-    _remember(ordered, stored, reason, requested_by, source)
+    remember(ordered, stored, reason, requested_by, source)
     return ordered
-
-
-def _remember(
-    outcomes: Sequence[RecallOutcome],
-    stored: dict[MessageRef, OfficialAccountMessage],
-    reason: str,
-    requested_by: str,
-    source: str,
-) -> None:
-    MessageRecall.objects.using(router.db_for_write(MessageRecall)).bulk_create(
-        MessageRecall(
-            sdk_app_id=outcome.sdk_app_id,
-            official_account=outcome.official_account,
-            msg_key=outcome.msg_key,
-            source=source,
-            requested_by=requested_by[:REQUESTED_BY_LENGTH],
-            result=outcome.status,
-            ret_code=outcome.ret_code,
-            reason=reason,
-            message=stored.get((outcome.sdk_app_id, outcome.official_account, outcome.msg_key)),
-        )
-        for outcome in outcomes
-    )
 
 
 def _as_ref(target: OfficialAccountMessage | MessageRef) -> MessageRef:
@@ -143,15 +132,16 @@ def _as_ref(target: OfficialAccountMessage | MessageRef) -> MessageRef:
     return (int(sdk_app_id), str(account), str(msg_key))
 
 
-def _clients_for(sdk_app_ids: set[int]) -> dict[int, TencentChatClient]:
+def clients_for(sdk_app_ids: set[int]) -> dict[int, TencentChatClient]:
     try:
         return {sdk_app_id: client_for(sdk_app_id) for sdk_app_id in sorted(sdk_app_ids)}
     except ImproperlyConfigured as exc:
         raise RecallError(str(exc)) from None
 
 
-def _stored_messages(refs: Sequence[MessageRef]) -> dict[MessageRef, OfficialAccountMessage]:
-    # Fresh from the database: an instance handed in may predate a recall.
+def stored_messages(refs: Sequence[MessageRef]) -> dict[MessageRef, OfficialAccountMessage]:
+    """The stored messages among ``refs``, fresh from the database: an instance handed in may
+    predate a recall."""
     found: dict[MessageRef, OfficialAccountMessage] = {}
     by_account: dict[tuple[int, str], list[str]] = {}
     for sdk_app_id, account, msg_key in refs:
@@ -165,72 +155,52 @@ def _stored_messages(refs: Sequence[MessageRef]) -> dict[MessageRef, OfficialAcc
 
 
 def _recall_batch(
-    client: TencentChatClient, sdk_app_id: int, account: str, msg_keys: list[str], reason: str
+    client: TencentChatClient,
+    refs: list[MessageRef],
+    stored: dict[MessageRef, OfficialAccountMessage],
+    reason: str,
+    budget: TimeBudget | None,
 ) -> tuple[list[RecallOutcome], RecallReply | None]:
+    sdk_app_id, account, _key = refs[0]
+    msg_keys = [ref[2] for ref in refs]
     try:
-        reply = client.recall_official_account_messages(account, msg_keys, reason)
+        reply = client.recall_official_account_messages(account, msg_keys, reason, budget=budget)
     except TencentChatError as exc:
         status: Status = "unknown" if exc.maybe_carried_out else "failed"
+        detail = str(exc)
+        if status == "unknown":
+            detail += f"; {_UNKNOWN_ADVICE}"
         outcomes = [
-            RecallOutcome(
-                sdk_app_id, account, key, status, ret_code=exc.error_code, detail=str(exc)
-            )
+            RecallOutcome(sdk_app_id, account, key, status, ret_code=exc.error_code, detail=detail)
             for key in msg_keys
         ]
         return outcomes, None
-    return [_outcome(sdk_app_id, account, key, reply) for key in msg_keys], reply
+    outcomes = []
+    for ref in refs:
+        message = stored.get(ref)
+        # A message whose earlier recall has an unknown outcome may be recalled already, and
+        # then Tencent answers this one with a failure: it settles nothing.
+        earlier_unknown = message is not None and message.recall_unknown_at is not None
+        outcomes.append(_outcome(ref, reply, uncertain=reply.uncertain or earlier_unknown))
+    return outcomes, reply
 
 
-def _outcome(sdk_app_id: int, account: str, key: str, reply: RecallReply) -> RecallOutcome:
-    code = reply.ret_codes.get(key)
+_UNKNOWN_ADVICE = (
+    "Tencent may have recalled it: its recall callback will mark it recalled if so, or check "
+    "with officialaccount_recall --check"
+)
+
+
+def _outcome(ref: MessageRef, reply: RecallReply, *, uncertain: bool) -> RecallOutcome:
+    code = reply.ret_codes.get(ref[2])
     if code == 0:
-        return RecallOutcome(sdk_app_id, account, key, "recalled", ret_code=0)
+        return RecallOutcome(*ref, "recalled", ret_code=0)
     answer = (
         f"RetCode {code}" if code is not None else "Tencent's reply has no RetCode for this key"
     )
-    if reply.uncertain:
+    if uncertain:
         detail = (
-            f"{answer}, after an attempt that timed out and may have recalled it; Tencent's "
-            "recall callback will mark it recalled if so"
+            f"{answer}, after an attempt that timed out and may have recalled it; {_UNKNOWN_ADVICE}"
         )
-        return RecallOutcome(sdk_app_id, account, key, "unknown", ret_code=code, detail=detail)
-    return RecallOutcome(sdk_app_id, account, key, "failed", ret_code=code, detail=answer)
-
-
-def _record(
-    reply: RecallReply,
-    refs: Sequence[MessageRef],
-    stored: dict[MessageRef, OfficialAccountMessage],
-    reason: str,
-    requested_by: str,
-) -> None:
-    """Record Tencent's per-key answer on the stored messages; send message_recalled."""
-    using = router.db_for_write(OfficialAccountMessage)
-    messages = OfficialAccountMessage.objects.using(using)
-    now = timezone.now()
-    requested_by = requested_by[:REQUESTED_BY_LENGTH]
-    with transaction.atomic(using=using):
-        for ref in refs:
-            message = stored.get(ref)
-            code = reply.ret_codes.get(ref[2])
-            if message is None or code is None:
-                continue
-            fields = {
-                "recall_ret_code": code,
-                "recall_reason": reason,
-                "recall_requested_by": requested_by,
-            }
-            if code != 0:
-                # A failure says nothing once the message is recalled (by another recall, or
-                # by the webhook), and an uncertain one says nothing at all.
-                if not reply.uncertain:
-                    messages.filter(pk=message.pk, recalled_at__isnull=True).update(**fields)
-                continue
-            messages.filter(pk=message.pk).update(**fields)
-            # Conditional, like the webhook's: whichever of the two marks the message first
-            # sends the one message_recalled.
-            if messages.filter(pk=message.pk, recalled_at__isnull=True).update(recalled_at=now):
-                message.recalled_at = now
-                message.recall_ret_code, message.recall_reason = 0, reason
-                message.recall_requested_by = requested_by
-                schedule.message_recalled(using, message)
+        return RecallOutcome(*ref, "unknown", ret_code=code, detail=detail)
+    return RecallOutcome(*ref, "failed", ret_code=code, detail=answer)

@@ -1,12 +1,14 @@
 """The app's models, one module each; imported here so that Django finds them, and so that
 ``officialaccount_webhook.models`` stays their public path."""
 
+from .access import AppGrant
 from .deliveries import CallbackDelivery
 from .messages import OfficialAccountMessage, OfficialAccountMessageQuerySet, derived_columns
 from .recalls import MessageRecall
 from .tombstones import PrunedMessage
 
 __all__ = [
+    "AppGrant",
     "CallbackDelivery",
     "MessageRecall",
     "OfficialAccountMessage",

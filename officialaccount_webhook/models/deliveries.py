@@ -74,6 +74,10 @@ class CallbackDelivery(models.Model):
             models.Index(fields=("-received_at", "-id"), name="officialaccount_delivery_at"),
             models.Index(fields=("outcome", "-received_at"), name="officialaccount_delivery_out"),
             models.Index(fields=("command", "-received_at"), name="officialaccount_delivery_cmd"),
+            # A staff user limited to some apps (AppGrant) lists only their deliveries.
+            models.Index(
+                fields=("sdk_app_id", "-received_at"), name="officialaccount_delivery_app"
+            ),
         )
 
     def __str__(self) -> str:

@@ -173,6 +173,13 @@ class OfficialAccountMessage(MessageKeyed):
         blank=True,
         help_text=_("Tencent's answer to the last recall this app asked for: 0 means recalled."),
     )
+    recall_unknown_at = moment(
+        _("recall outcome unknown since"),
+        _(
+            "A recall this app asked for got no answer from Tencent in time: the message may or "
+            "may not be recalled. Empty once a later recall or check has an answer."
+        ),
+    )
     recall_reason = note(_("recall reason"), max_length=MAX_RECALL_REASON_BYTES)
     recall_requested_by = note(
         _("recall requested by"),

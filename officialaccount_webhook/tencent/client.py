@@ -30,11 +30,12 @@ from django.views.decorators.debug import sensitive_variables
 from ..conf import RestSettings, TencentApp, get_settings
 from ..redaction import REDACTED
 from . import messages
+from .budget import TimeBudget
 from .errors import TencentApiError, TencentChatError, TencentTransportError
 from .ratelimit import RateLimiter
 from .replies import error_code, error_info
 from .retries import RETRYABLE_CODES, retry_delay
-from .transport import Transport
+from .transport import Transport, budget_spent
 from .usersig import UserSigCache
 
 logger = logging.getLogger(__name__)
@@ -141,33 +142,62 @@ class TencentChatClient:
     # The API families' calls, as methods.
 
     def recall_official_account_messages(
-        self, official_account: str, msg_keys: Sequence[str], reason: str = ""
+        self,
+        official_account: str,
+        msg_keys: Sequence[str],
+        reason: str = "",
+        *,
+        budget: TimeBudget | None = None,
     ) -> messages.RecallReply:
-        return messages.recall_official_account_messages(self, official_account, msg_keys, reason)
+        return messages.recall_official_account_messages(
+            self, official_account, msg_keys, reason, budget=budget
+        )
 
     def get_official_account_messages(
-        self, official_account: str, *, last_msg_key: str = "", count: int = 20
+        self,
+        official_account: str,
+        *,
+        last_msg_key: str = "",
+        count: int = 20,
+        with_recalled: bool = False,
+        budget: TimeBudget | None = None,
     ) -> messages.HistoryPage:
         return messages.get_official_account_messages(
-            self, official_account, last_msg_key=last_msg_key, count=count
+            self,
+            official_account,
+            last_msg_key=last_msg_key,
+            count=count,
+            with_recalled=with_recalled,
+            budget=budget,
         )
 
     def call(
-        self, service: str, command: str, body: dict[str, Any], *, idempotent: bool
+        self,
+        service: str,
+        command: str,
+        body: dict[str, Any],
+        *,
+        idempotent: bool,
+        budget: TimeBudget | None = None,
     ) -> CallResult:
         """POST ``body`` to ``v4/<service>/<command>``; return the reply if ``ErrorCode`` is 0.
 
-        Raises :class:`TencentApiError` or :class:`TencentTransportError`.
+        With a ``budget`` (:mod:`.budget`), attempts keep to what is left of it, and none starts
+        without time for an answer. Raises :class:`TencentApiError` or
+        :class:`TencentTransportError`.
         """
         name = f"{service}/{command}"
         attempt = 0
         renewed_usersig = False
         uncertain = False
+        least = budget.min_attempt(self.rest.read_timeout) if budget is not None else 0.0
+        if budget is not None and not budget.allows(0, least):
+            raise budget_spent(command)
         while True:
             self._limiter.acquire()
             failure: TencentChatError
             try:
-                reply = self._post(service, command, body)
+                reply = self._post(service, command, body, budget)
             except TencentTransportError as error:
                 failure = error
                 retry = error.retryable
@@ -187,9 +217,16 @@ class TencentChatClient:
                     renewed_usersig = True
                     continue
                 retry = code in RETRYABLE_CODES
-            uncertain = uncertain or failure.maybe_carried_out
+            failure.earlier_attempt_uncertain = uncertain
+            uncertain = failure.maybe_carried_out
             delay = retry_delay(failure, attempt, self.rest.retry_backoff)
             if not (idempotent and retry and attempt < self.rest.max_retries) or delay is None:
+                raise failure
+            if budget is not None and not budget.allows(delay, least):
+                logger.warning(
+                    "Tencent REST %s for app %s failed (%s); no retry: too little time left",
+                    *(name, self.app.sdk_app_id, failure),
+                )
                 raise failure
             attempt += 1
             logger.warning(
@@ -204,7 +241,9 @@ class TencentChatClient:
             self._sleep(delay)
 
     @sensitive_variables("usersig", "secret_query")
-    def _post(self, service: str, command: str, body: dict[str, Any]) -> dict[str, Any]:
+    def _post(
+        self, service: str, command: str, body: dict[str, Any], budget: TimeBudget | None
+    ) -> dict[str, Any]:
         usersig = self._usersig.current()
         return self._transport.post(
             service,
@@ -217,6 +256,7 @@ class TencentChatClient:
                 "contenttype": "json",
             },
             secret_query={"usersig": usersig},
+            budget=budget,
         )
 
     @sensitive_variables("usersig", "secret")

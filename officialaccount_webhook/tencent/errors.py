@@ -15,11 +15,14 @@ class TencentChatError(Exception):
         super().__init__(message)
         self.error_code = error_code
         self.error_info = error_info
+        self.earlier_attempt_uncertain = False
+        """Set by the client when an earlier attempt of the same call may have been carried
+        out: the last attempt's failure then proves nothing either way."""
 
     @property
     def maybe_carried_out(self) -> bool:
         """Whether Tencent may have done what was asked although the call failed."""
-        return self.error_code in MAYBE_CARRIED_OUT_CODES
+        return self.earlier_attempt_uncertain or self.error_code in MAYBE_CARRIED_OUT_CODES
 
 
 class TencentApiError(TencentChatError):
@@ -48,4 +51,4 @@ class TencentTransportError(TencentChatError):
 
     @property
     def maybe_carried_out(self) -> bool:
-        return self.sent
+        return self.earlier_attempt_uncertain or self.sent

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from .replies import as_int
 
 if TYPE_CHECKING:
+    from .budget import TimeBudget
     from .client import TencentChatClient
 
 SERVICE = "official_account_open_http_svc"
@@ -44,13 +45,17 @@ def recall_official_account_messages(
     official_account: str,
     msg_keys: Sequence[str],
     reason: str = "",
+    *,
+    budget: TimeBudget | None = None,
 ) -> RecallReply:
     body: dict[str, Any] = {"Official_Account": official_account, "MsgKeyList": list(msg_keys)}
     if reason:
         body["Reason"] = reason
     # Idempotent: recalling a recalled message leaves it recalled; a repeated call only
     # changes the RetCode Tencent reports for it (see RecallReply.uncertain).
-    result = client.call(SERVICE, "official_account_msg_recall", body, idempotent=True)
+    result = client.call(
+        SERVICE, "official_account_msg_recall", body, idempotent=True, budget=budget
+    )
     ret_codes: dict[str, int] = {}
     items = result.reply.get("RecallRetList")
     for item in items if isinstance(items, list) else ():
@@ -68,17 +73,25 @@ def get_official_account_messages(
     *,
     last_msg_key: str = "",
     count: int = 20,
+    with_recalled: bool = False,
+    budget: TimeBudget | None = None,
 ) -> HistoryPage:
     """One page of an account's history, newest first (``official_account_msg_get_simple``).
 
-    Recalled messages are left out (Tencent's default): history marks no recall that a
-    stored message could carry. Pass the page's ``last_msg_key`` for the next one.
+    Recalled messages are left out (Tencent's default) unless ``with_recalled``
+    (``WithRecalledMsg`` 1): history marks no recall that a stored message could carry, so a
+    message is recalled when only the second listing has it. Pass the page's
+    ``last_msg_key`` for the next one.
     """
     body: dict[str, Any] = {"Official_Account": official_account, "ReqMsgNumber": count}
     if last_msg_key:
         body["LastMsgKey"] = last_msg_key
+    if with_recalled:
+        body["WithRecalledMsg"] = 1
     # Reading history changes nothing: safe to retry.
-    reply = client.call(SERVICE, "official_account_msg_get_simple", body, idempotent=True).reply
+    reply = client.call(
+        SERVICE, "official_account_msg_get_simple", body, idempotent=True, budget=budget
+    ).reply
     items = reply.get("RspMsgList")
     next_key = reply.get("LastMsgKey")
     return HistoryPage(

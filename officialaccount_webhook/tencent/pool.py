@@ -26,6 +26,8 @@ import httpcore
 import httpx
 from django.views.decorators.debug import sensitive_variables
 
+from .budget import TimeBudget
+
 WIRE_ONLY_QUERY = "officialaccount_webhook.wire_only_query"
 """Request extension: an encoded query string, added to the URL's only on the wire."""
 
@@ -39,12 +41,15 @@ class Deadline:
     It starts with the request's first byte, once connected (the connect timeout bounds that),
     and covers sending the request and receiving all of the answer. While :meth:`applied`, each
     socket read or write of this thread waits at most for what is left, and fails once nothing
-    is.
+    is. A ``budget`` (:mod:`.budget`) ends it sooner when the budget runs out first.
     """
 
-    def __init__(self, seconds: float, clock: Callable[[], float]) -> None:
+    def __init__(
+        self, seconds: float, clock: Callable[[], float], budget: TimeBudget | None = None
+    ) -> None:
         self.seconds = seconds
         self._clock = clock
+        self._budget = budget
         self._expires_at: float | None = None
 
     @property
@@ -66,6 +71,8 @@ class Deadline:
         if self._expires_at is None:  # the first read or write of the request: its start
             self._expires_at = now + self.seconds
         left = self._expires_at - now
+        if self._budget is not None:  # the series of calls this one belongs to may end sooner
+            left = min(left, self._budget.remaining())
         if left <= 0:
             raise expired("the deadline for the whole answer has passed")
         return left if timeout is None else min(timeout, left)

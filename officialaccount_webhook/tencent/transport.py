@@ -21,6 +21,7 @@ import httpx
 from django.views.decorators.debug import sensitive_variables
 
 from ..conf import RestSettings
+from .budget import TimeBudget
 from .errors import TencentTransportError
 from .pool import WIRE_ONLY_QUERY, Deadline, PoolTransport
 
@@ -50,6 +51,7 @@ class Transport:
     ) -> None:
         self.base_url = base_url
         self._read_timeout = rest.read_timeout
+        self._connect_timeout = rest.connect_timeout
         self._clock = clock
         self._scrub = scrub
         self._client = httpx.Client(
@@ -88,12 +90,19 @@ class Transport:
         *,
         query: Mapping[str, str | int],
         secret_query: Mapping[str, str],
+        budget: TimeBudget | None = None,
     ) -> dict[str, Any]:
         """POST ``body``; ``secret_query`` goes into the URL on the wire only (see :mod:`.pool`).
 
+        With a ``budget``, connecting and the whole answer end when it runs out, if sooner.
         Raises :class:`.TencentTransportError` for anything but a 200 with a JSON object.
         """
-        deadline = Deadline(self._read_timeout, self._clock)
+        deadline = Deadline(self._read_timeout, self._clock, budget)
+        connect, read = self._connect_timeout, self._read_timeout
+        if budget is not None:
+            if budget.spent:
+                raise budget_spent(command)
+            connect, read = budget.cut(connect), budget.cut(read)
         try:
             with (
                 deadline.applied(),
@@ -103,6 +112,7 @@ class Transport:
                     params=query,
                     content=json.dumps(body).encode(),
                     extensions={WIRE_ONLY_QUERY: urlencode(secret_query).encode()},
+                    timeout=httpx.Timeout(connect=connect, read=read, write=read, pool=connect),
                 ) as response,
             ):
                 data = _read_limited(response)
@@ -145,6 +155,14 @@ class Transport:
         return TencentTransportError(
             self._scrub(f"{command}: {type(cause).__name__}: {cause}"), retryable=True, sent=sent
         )
+
+
+def budget_spent(command: str) -> TencentTransportError:
+    """The error of an attempt not made because the time budget had run out: nothing was sent,
+    so nothing was done."""
+    return TencentTransportError(
+        f"{command}: not sent, the time budget for these calls ran out", retryable=False
+    )
 
 
 class _ReplyTooLarge(Exception):

@@ -187,7 +187,11 @@ def apply_withdrawal(
             .defer("msg_body", "text_content", "extra")
         )
         unrecalled = [message for message in found if message.recalled_at is None]
-        messages.filter(pk__in=[message.pk for message in unrecalled]).update(recalled_at=now)
+        messages.filter(pk__in=[message.pk for message in unrecalled]).update(
+            # Tencent's word settles a recall whose own answer never came.
+            recalled_at=now,
+            recall_unknown_at=None,
+        )
         stored = {message.msg_key for message in found}
         history.record_withdrawal(
             using,

@@ -48,6 +48,8 @@ BROKEN_DIR = "broken"
 STALE_AFTER = 300.0
 # A claim younger than this is never taken back, even if no lock holds it yet.
 CLAIM_GRACE = 60.0
+# Records hold whole callbacks: only the web server's user reads them (files are 0600).
+DIRECTORY_MODE = 0o700
 
 
 class SpoolError(Exception):
@@ -88,7 +90,7 @@ def write(directory: Path, callback: SpooledCallback) -> Path:
 def write_durably(directory: Path, name: str, data: bytes) -> Path:
     """Write ``directory / name`` so that it is complete or absent, whoever else writes."""
     temporary = directory / f"{name}.{uuid.uuid4().hex}{TEMP_SUFFIX}"
-    directory.mkdir(parents=True, exist_ok=True)
+    directory.mkdir(mode=DIRECTORY_MODE, parents=True, exist_ok=True)
     descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
         written = 0
@@ -287,7 +289,7 @@ def _modified(path: Path) -> float:
 
 def _set_aside(directory: Path, path: Path, report: DrainReport, why: str) -> None:
     broken = directory / BROKEN_DIR
-    broken.mkdir(exist_ok=True)
+    broken.mkdir(mode=DIRECTORY_MODE, exist_ok=True)
     try:
         os.rename(path, broken / path.name)
     except FileNotFoundError:

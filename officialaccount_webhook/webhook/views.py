@@ -1,6 +1,6 @@
-"""The webhook endpoint Tencent calls. It holds no rules of its own: it reads the request,
-hands it to ``auth``, ``body``, ``events`` and ``spooling``, and answers in Tencent's
-envelope."""
+"""The webhook endpoint Tencent calls. It holds no rules of its own: it authenticates the
+request on its query string and source address (``auth``), only then reads the body, hands it
+to ``body``, ``events`` and ``spooling``, and answers in Tencent's envelope."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import time
 from typing import Any
 
 from django.contrib.auth.decorators import login_not_required
+from django.core.exceptions import ImproperlyConfigured
 from django.db import DatabaseError, transaction
 from django.http import HttpRequest, HttpResponse
 from rest_framework.negotiation import BaseContentNegotiation
@@ -19,14 +20,13 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from ..conf import get_settings
-from .auth import authenticate
+from .auth import AuthenticationFailed, authenticate
 from .body import parse_body, resolve_command
 from .events import parse_event
-from .inbound import InboundRequest
+from .inbound import InboundRequest, read_body
 from .ingest import keeps_refused_body, record_rejection
 from .spooling import store_or_spool
 from .wire import (
-    BodyTooLarge,
     CallbackError,
     InternalError,
     MethodNotAllowed,
@@ -62,14 +62,18 @@ class CallbackView(APIView):
       ``callback_received`` signal. A "before" command gets ``ErrorCode`` 0, which allows it.
     * 400 FAIL: the body is not a JSON object, a field is missing or of the wrong type, or the
       query string and the body name different commands. ``ErrorInfo`` names the field.
-    * 403 FAIL: ``SdkAppid`` is missing or not configured, or ``Sign``/``RequestTime`` are
-      missing, wrong or outside the accepted clock skew.
+    * 403 FAIL: ``SdkAppid`` is missing or not configured, the source address is outside the
+      app's ``ALLOWED_NETWORKS``, the app has no token and does not accept unsigned callbacks,
+      or ``Sign``/``RequestTime`` are missing or wrong: all answered "authentication failed"
+      (the delivery record and the log say which); or ``RequestTime`` is outside the accepted
+      clock skew, which the answer spells out. Decided before the body is read.
     * 405 FAIL: any method but POST.
+    * 411 FAIL: a chunked body that this server does not decode (see ``inbound.read_body``).
     * 413 FAIL: the body is larger than ``MAX_BODY_SIZE``.
     * 500 FAIL: an unexpected error, logged with its traceback.
     """
 
-    # Authentication is Tencent's Sign, checked in security.authenticate; a project's default
+    # Authentication is Tencent's Sign, checked in auth.authenticate; a project's default
     # DRF authentication (sessions, tokens) means nothing to Tencent.
     authentication_classes = ()
     permission_classes = ()
@@ -102,13 +106,20 @@ class CallbackView(APIView):
         return login_not_required(transaction.non_atomic_requests(view))
 
     def post(self, request: Request) -> HttpResponse | Response:
-        inbound = InboundRequest.from_http(request._request)
         conf = get_settings()
+        inbound = InboundRequest.from_http(request._request, conf.trusted_proxies)
         try:
-            body = _read_body(request._request, conf.max_body_size)
+            # The query string and the source address decide, before a byte of the body is
+            # read: an unauthenticated request costs no read, no buffer, and no 413 that would
+            # tell it the size limit.
             app = authenticate(
-                inbound.query, conf.apps, now=int(time.time()), skew=conf.request_time_skew
+                inbound.query,
+                conf.apps,
+                now=int(time.time()),
+                skew=conf.request_time_skew,
+                source=inbound.remote_addr,
             )
+            body = read_body(request._request, conf.max_body_size)
         except CallbackError as error:
             return _reject(inbound, error)
         try:
@@ -125,7 +136,7 @@ class CallbackView(APIView):
     def http_method_not_allowed(self, request: HttpRequest, *args: Any, **kwargs: Any) -> Response:
         # DRF hands in its Request, which wraps Django's.
         return _reject(
-            InboundRequest.from_http(getattr(request, "_request", request)),
+            _inbound(getattr(request, "_request", request)),
             MethodNotAllowed(f"method {request.method} is not allowed; Tencent callbacks are POST"),
         )
 
@@ -136,28 +147,19 @@ class CallbackView(APIView):
         logger.exception("Unexpected error while handling a Tencent callback")
         error = InternalError(f"internal error ({type(exc).__name__})")
         try:
-            record_rejection(InboundRequest.from_http(self.request._request), error)
+            record_rejection(_inbound(self.request._request), error)
         except DatabaseError:
             logger.exception("Could not record the failed delivery either")
         return _envelope_response(error.status_code, error.info)
 
 
-def _read_body(http_request: HttpRequest, limit: int) -> bytes:
-    """The raw body, refusing more than ``limit`` bytes without reading them all.
-
-    Read straight from the stream so that Django's DATA_UPLOAD_MAX_MEMORY_SIZE, a limit for
-    form data, does not apply a second, different cap.
-    """
+def _inbound(http_request: HttpRequest) -> InboundRequest:
+    """The request as recorded, where the settings may be what failed."""
     try:
-        declared = int(http_request.META.get("CONTENT_LENGTH") or 0)
-    except ValueError:
-        declared = 0
-    if declared > limit:
-        raise BodyTooLarge(f"the body is {declared} bytes; at most {limit} are accepted")
-    body = http_request.read(limit + 1)
-    if len(body) > limit:
-        raise BodyTooLarge(f"the body is over {limit} bytes")
-    return body
+        trusted_proxies = get_settings().trusted_proxies
+    except ImproperlyConfigured:
+        trusted_proxies = 0  # the nearest peer's address: true, if maybe a proxy's
+    return InboundRequest.from_http(http_request, trusted_proxies)
 
 
 def _reject(inbound: InboundRequest, error: CallbackError, body: bytes | None = None) -> Response:
@@ -166,6 +168,8 @@ def _reject(inbound: InboundRequest, error: CallbackError, body: bytes | None = 
     except DatabaseError:
         # The refusal stands whether or not it could be recorded.
         logger.exception("Could not record a rejected callback")
+    # The caller may be told less than the record and the log keep (auth.GENERIC_REFUSAL).
+    answer = error.answer if isinstance(error, AuthenticationFailed) else error.info
     # %r keeps attacker-chosen text on one line; neither the Sign nor a token is ever in it.
     logger.warning(
         "Rejected callback %r from %s for SdkAppid %s: %s %r",
@@ -175,7 +179,7 @@ def _reject(inbound: InboundRequest, error: CallbackError, body: bytes | None = 
         error.status_code,
         error.info,
     )
-    return _envelope_response(error.status_code, error.info)
+    return _envelope_response(error.status_code, answer)
 
 
 def _envelope_response(status_code: int, info: str) -> Response:

@@ -1,36 +1,40 @@
-"""Recall official-account messages by MsgKey through Tencent's REST API."""
+"""Recall official-account messages by MsgKey through Tencent's REST API, or check the recalls
+whose outcome is unknown (``--check``)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from ...messages.recall import RecallError, recall_messages
+from ...messages.recall import RecallError, RecallOutcome, recall_messages
+from ...messages.recall_check import check_recalls, unknown_recalls
 from ...models import MessageRecall
 
 
 class Command(BaseCommand):
     help = (
         "Recall official-account messages by MsgKey. Prints each key's result; exits non-zero "
-        "if any key failed."
+        "if any key failed. With --check, asks Tencent's history whether the messages whose "
+        "recall timed out (outcome unknown) were recalled: all of them, or those of --sdkappid, "
+        "--account and the MsgKeys given."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("msg_keys", nargs="+", metavar="MSGKEY")
-        parser.add_argument("--sdkappid", type=int, required=True, help="The app's SDKAppID.")
-        parser.add_argument("--account", required=True, help="The official account, @TOA#_...")
+        parser.add_argument("msg_keys", nargs="*", metavar="MSGKEY")
+        parser.add_argument("--sdkappid", type=int, help="The app's SDKAppID.")
+        parser.add_argument("--account", help="The official account, @TOA#_...")
         parser.add_argument("--reason", default="", help="Optional; at most 100 bytes.")
+        parser.add_argument(
+            "--check",
+            action="store_true",
+            help="Check the recalls whose outcome is unknown, instead of recalling.",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        targets = [(options["sdkappid"], options["account"], key) for key in options["msg_keys"]]
         try:
-            outcomes = recall_messages(
-                targets,
-                reason=options["reason"],
-                requested_by="command",
-                source=MessageRecall.Source.COMMAND,
-            )
+            outcomes = self._check(options) if options["check"] else self._recall(options)
         except RecallError as exc:
             raise CommandError(str(exc)) from None
         for outcome in outcomes:
@@ -40,3 +44,34 @@ class Command(BaseCommand):
         failed = sum(not outcome.ok for outcome in outcomes)
         if failed:
             raise CommandError(f"{failed} of {len(outcomes)} keys were not recalled.")
+
+    def _recall(self, options: dict[str, Any]) -> Sequence[RecallOutcome]:
+        if options["sdkappid"] is None or not options["account"] or not options["msg_keys"]:
+            raise CommandError("Give --sdkappid, --account and at least one MSGKEY.")
+        targets = [(options["sdkappid"], options["account"], key) for key in options["msg_keys"]]
+        # No web server times a command out: no time budget, each call within its timeouts.
+        return recall_messages(
+            targets,
+            reason=options["reason"],
+            requested_by="command",
+            source=MessageRecall.Source.COMMAND,
+            unbounded=True,
+        )
+
+    def _check(self, options: dict[str, Any]) -> Sequence[RecallOutcome]:
+        messages = unknown_recalls()
+        if options["sdkappid"] is not None:
+            messages = messages.filter(sdk_app_id=options["sdkappid"])
+        if options["account"]:
+            messages = messages.filter(official_account=options["account"])
+        if options["msg_keys"]:
+            messages = messages.filter(msg_key__in=options["msg_keys"])
+        outcomes = check_recalls(
+            messages.order_by("recall_unknown_at", "id"),
+            requested_by="command (check)",
+            source=MessageRecall.Source.COMMAND,
+            unbounded=True,
+        )
+        if not outcomes:
+            self.stdout.write("No recall with an unknown outcome to check.")
+        return outcomes

@@ -1,0 +1,178 @@
+"""Slow clients against real gunicorn processes: clients that send a callback's headers, or its
+body, a byte a second hold connections while Tencent's signed callbacks arrive. Under the
+recommended set-up (gunicorn's asgi worker on project/asgi.py, docs/operations.md) every
+callback is answered 200 within Tencent's 2 seconds, and stored; under gunicorn's default sync
+workers, which serve one connection at a time each, they are not. And under the recommended
+set-up a burst of callbacks leaves no database connection open behind it.
+
+Tencent's 2 seconds are the one wall-clock bound these tests assert: it is the protocol's."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import select
+import socket
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlencode
+
+from django.db import connection
+
+from officialaccount_webhook.models import OfficialAccountMessage
+from tests.conftest import callback_query, sample, with_other_processes
+from tests.gunicorn_process import ASGI, CALLBACK_PATH, PRELOAD, SYNC, gunicorn, project_environment
+
+pytestmark = with_other_processes("gunicorn serving the example project")
+
+# How long Tencent waits for an answer (docs: "Timeout: 2 seconds", not adjustable).
+TENCENT_DEADLINE = 2.0
+WORKERS = 2
+SLOW_CLIENTS = 8
+CALLBACKS = 8
+
+
+def callback_request(msg_key: str) -> tuple[bytes, bytes]:
+    """A signed callback's request head and body, as bytes on the wire."""
+    body = json.dumps(sample("text") | {"MsgKey": msg_key}).encode()
+    head = (
+        f"POST {CALLBACK_PATH}?{urlencode(callback_query())} HTTP/1.1\r\n"
+        f"Host: 127.0.0.1\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {len(body)}\r\n\r\n"
+    ).encode()
+    return head, body
+
+
+class SlowClient(threading.Thread):
+    """Sends ``at_once``, then ``trickled`` one byte a second, until stopped."""
+
+    def __init__(self, port: int, at_once: bytes, trickled: bytes) -> None:
+        super().__init__(daemon=True)
+        self.sock = socket.create_connection(("127.0.0.1", port))
+        self.at_once, self.trickled = at_once, trickled
+        self.sending = threading.Event()
+        self.stopped = threading.Event()
+
+    def run(self) -> None:
+        try:
+            self.sock.sendall(self.at_once)
+            for byte in self.trickled:
+                self.sock.sendall(bytes([byte]))
+                self.sending.set()
+                if self.stopped.wait(1):
+                    break
+        except OSError:
+            pass  # the server closed the connection: holding() says so
+        finally:
+            self.sending.set()
+
+    def holding(self) -> bool:
+        """Whether the connection is still open with nothing from the server: no answer, no
+        close (either would make the socket readable)."""
+        readable, _, _ = select.select([self.sock], [], [], 0)
+        return not readable
+
+    def stop(self) -> None:
+        self.stopped.set()
+        self.join()
+        self.sock.close()
+
+
+@dataclass(frozen=True)
+class Answer:
+    status: int | None  # None: no answer within the deadline
+    seconds: float
+
+    @property
+    def in_time(self) -> bool:
+        return self.status == 200 and self.seconds < TENCENT_DEADLINE
+
+
+def callback(port: int, msg_key: str) -> Answer:
+    """A signed callback, waiting for its answer no longer than Tencent does."""
+    head, body = callback_request(msg_key)
+    started = time.monotonic()
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=TENCENT_DEADLINE) as sock:
+            sock.sendall(head + body)
+            response = http.client.HTTPResponse(sock)
+            response.begin()
+            response.read()
+            return Answer(response.status, time.monotonic() - started)
+    except (TimeoutError, ConnectionError):
+        return Answer(None, time.monotonic() - started)
+
+
+def callbacks_among_slow_clients(port: int) -> tuple[list[Answer], int]:
+    """CALLBACKS signed callbacks, all at once, while SLOW_CLIENTS clients trickle (half of
+    them a request head, half a body after its head); the answers, and how many slow clients
+    still held their connection after the last answer."""
+    clients = []
+    for number in range(SLOW_CLIENTS):
+        head, body = callback_request(f"{number}_1_1700000000")
+        at_once, trickled = (b"", head + body) if number % 2 else (head, body)
+        clients.append(SlowClient(port, at_once, trickled))
+    try:
+        for client in clients:
+            client.start()
+        for client in clients:
+            assert client.sending.wait(30)
+        with ThreadPoolExecutor(CALLBACKS) as pool:
+            answers = list(
+                pool.map(lambda number: callback(port, f"{number}_1_1717000000"), range(CALLBACKS))
+            )
+        held = sum(client.holding() for client in clients)
+    finally:
+        for client in clients:
+            client.stop()
+    return answers, held
+
+
+def test_the_recommended_setup_answers_in_time_while_slow_clients_hold_on(tmp_path: Path) -> None:
+    arguments = (*ASGI, *PRELOAD, "--workers", str(WORKERS))
+    with gunicorn(arguments, project_environment(tmp_path)) as port:
+        answers, held = callbacks_among_slow_clients(port)
+    assert held == SLOW_CLIENTS
+    assert [answer.in_time for answer in answers] == [True] * CALLBACKS, answers
+    assert set(OfficialAccountMessage.objects.values_list("msg_key", flat=True)) == {
+        f"{number}_1_1717000000" for number in range(CALLBACKS)
+    }
+
+
+def test_sync_workers_leave_callbacks_unanswered_meanwhile(tmp_path: Path) -> None:
+    # gunicorn's default, as a deployment gets it without the recommended set-up: each sync
+    # worker reads one connection at a time, so two slow clients hold both workers.
+    arguments = (*SYNC, *PRELOAD, "--workers", str(WORKERS))
+    with gunicorn(arguments, project_environment(tmp_path)) as port:
+        answers, held = callbacks_among_slow_clients(port)
+    assert held == SLOW_CLIENTS
+    assert sum(answer.in_time for answer in answers) < CALLBACKS, answers
+
+
+def other_connections() -> int:
+    """Connections to the test database other than this test's own."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+        return int(cursor.fetchone()[0])
+
+
+def test_the_recommended_setup_keeps_no_connection_after_a_burst(tmp_path: Path) -> None:
+    # Each ASGI request runs in a thread of its own, with a database connection of its own:
+    # kept for CONN_MAX_AGE, those pile up until PostgreSQL refuses connections (project/asgi.py).
+    arguments = (*ASGI, *PRELOAD, "--workers", "1")
+    with gunicorn(arguments, project_environment(tmp_path)) as port:
+        with ThreadPoolExecutor(8) as pool:
+            answers = list(
+                pool.map(lambda number: callback(port, f"{number}_1_1718000000"), range(80))
+            )
+        # One more, alone: by its answer, the burst's requests are over.
+        answers.append(callback(port, "80_1_1718000000"))
+        left_open = other_connections()
+    assert [answer.status for answer in answers] == [200] * 81
+    assert left_open <= 1  # at most the last request's, closing as it answers
