@@ -16,6 +16,9 @@ from django.core.checks import CheckMessage, Error, Tags, Warning, register
 from django.core.exceptions import ImproperlyConfigured
 from django.db import connections, router
 
+# MIN_SENSIBLE_SKEW and MAX_SENSIBLE_SKEW were defined here before the webhook's checks moved.
+from .checks_webhook import MAX_SENSIBLE_SKEW as MAX_SENSIBLE_SKEW
+from .checks_webhook import MIN_SENSIBLE_SKEW as MIN_SENSIBLE_SKEW
 from .checks_webhook import check_apps, check_skew
 from .conf import SETTINGS_NAME, SIGNAL_MODE_TASK, WebhookSettings, get_settings
 from .notify import framework as task_framework
@@ -184,6 +187,40 @@ def check_rest_framework_installed(app_configs: Any = None, **kwargs: Any) -> li
             "Django REST Framework views.",
             hint="Add 'rest_framework' to INSTALLED_APPS.",
             id="officialaccount_webhook.W003",
+        )
+    ]
+
+
+@register(Tags.security)
+def check_api_basic_authentication(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """The REST API takes the project's DRF authentication; DRF's default includes Basic."""
+    if not django_apps.is_installed("rest_framework"):
+        return []
+    from rest_framework.authentication import BasicAuthentication
+    from rest_framework.settings import api_settings
+
+    from .api.authentication import ThrottledBasicAuthentication
+
+    # api_settings imports the dotted paths: classes, whatever the stubs say.
+    classes: list[type] = list(api_settings.DEFAULT_AUTHENTICATION_CLASSES)  # type: ignore[arg-type]
+    plain = [
+        cls
+        for cls in classes
+        if issubclass(cls, BasicAuthentication)
+        and not issubclass(cls, ThrottledBasicAuthentication)
+    ]
+    if not plain:
+        return []
+    return [
+        Warning(
+            "The REST API accepts HTTP Basic authentication without a limit on failed "
+            "attempts: each wrong password costs a worker a password hash, so a few clients "
+            "guessing passwords can leave no worker for Tencent's callbacks.",
+            hint="Use session and token authentication in REST_FRAMEWORK's "
+            "DEFAULT_AUTHENTICATION_CLASSES, or replace BasicAuthentication with "
+            "officialaccount_webhook.api.authentication.ThrottledBasicAuthentication "
+            "(docs/recall.md).",
+            id="officialaccount_webhook.W014",
         )
     ]
 

@@ -7,9 +7,13 @@ from django.core.asgi import get_asgi_application
 from django.core.signals import request_finished
 from django.db import connections
 
+from officialaccount_webhook.deploy.asgi import WebhookGuard
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "project.settings")
 
-application = get_asgi_application()
+# The webhook's callers are authenticated before their body is received, and bodies are
+# received no further than MAX_BODY_SIZE (officialaccount_webhook.deploy.asgi).
+application = WebhookGuard(get_asgi_application(), path="/webhooks/tencent-chat")
 
 
 def close_connections(**kwargs: object) -> None:

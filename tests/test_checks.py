@@ -327,3 +327,23 @@ def test_on_commit_mode_does_not_look_at_tasks() -> None:
     ):
         assert "officialaccount_webhook.W011" in [m.id for m in task_messages()]
         assert "officialaccount_webhook.W011" not in ids()
+
+
+def test_plain_basic_authentication_on_the_api_warns() -> None:
+    from officialaccount_webhook.checks import check_api_basic_authentication
+
+    plain = {
+        "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.BasicAuthentication"]
+    }
+    throttled = {
+        "DEFAULT_AUTHENTICATION_CLASSES": [
+            "officialaccount_webhook.api.authentication.ThrottledBasicAuthentication"
+        ]
+    }
+    with override_settings(REST_FRAMEWORK=plain):
+        assert [m.id for m in check_api_basic_authentication()] == ["officialaccount_webhook.W014"]
+    with override_settings(REST_FRAMEWORK=throttled):
+        assert check_api_basic_authentication() == []
+    # DRF's own default, for a project that never set it, includes Basic.
+    with override_settings(REST_FRAMEWORK={}):
+        assert [m.id for m in check_api_basic_authentication()] == ["officialaccount_webhook.W014"]

@@ -525,7 +525,7 @@ def test_api_reading_needs_the_view_permission(tencent: HTTPServer) -> None:
 def test_api_lists_and_filters(tencent: HTTPServer) -> None:
     store("71_1_1", "72_1_1", "73_1_1")
     store("71_1_1", account="@TOA#_OTHER")
-    body = [{"MsgType": "TIMTextElem", "MsgContent": {"Text": "红包 sale"}}]
+    body = [{"MsgType": "TIMTextElem", "MsgContent": {"Text": "红包雨 sale"}}]
     OfficialAccountMessage.objects.filter(msg_key="72_1_1").update(
         msg_body=body, **derived_columns(body)
     )
@@ -549,8 +549,12 @@ def test_api_lists_and_filters(tencent: HTTPServer) -> None:
     ]
     assert keys(sdk_app_id="999") == []
     assert keys(since="2024-06-01T00:01:00Z", until="2024-06-01T00:02:00Z") == [(ACCOUNT, "72_1_1")]
-    assert keys(text="红包") == [(ACCOUNT, "72_1_1")]
+    assert keys(text="红包雨") == [(ACCOUNT, "72_1_1")]
     assert keys(text="SALE") == [(ACCOUNT, "72_1_1")]
+    # Too short for the trigram index: every row would be read (elements.MIN_RUN).
+    for short in ("红包", "ab", "a.b"):
+        refused = client.get(MESSAGES, {"text": short})
+        assert (refused.status_code, list(refused.json())) == (400, ["text"])
     assert client.get(MESSAGES, {"since": "yesterday"}).status_code == 400
     assert client.get(MESSAGES, {"sdk_app_id": "abc"}).status_code == 400
     # At the calendar's edge, in UTC past year 9999: refused with the parameter named, no 500.

@@ -149,7 +149,10 @@ def test_sync_workers_leave_callbacks_unanswered_meanwhile(tmp_path: Path) -> No
     with gunicorn(arguments, project_environment(tmp_path)) as port:
         answers, held = callbacks_among_slow_clients(port)
     assert held == SLOW_CLIENTS
-    assert sum(answer.in_time for answer in answers) < CALLBACKS, answers
+    # Unanswered, not answered wrongly: a server refusing callbacks at once would not count.
+    unanswered = [answer for answer in answers if answer.status is None]
+    assert unanswered, answers
+    assert all(answer.status in (None, 200) for answer in answers), answers
 
 
 def other_connections() -> int:

@@ -123,7 +123,7 @@ class StatusCodeFilter(admin.SimpleListFilter):
 
     title = _("HTTP status")
     parameter_name = "status_code"
-    STATUSES = (200, 400, 403, 405, 413, 500)
+    STATUSES = (200, 400, 403, 405, 411, 413, 500)
 
     def lookups(self, request: HttpRequest, model_admin: Any) -> Iterable[tuple[str, str]]:
         return [(str(status), str(status)) for status in self.STATUSES]

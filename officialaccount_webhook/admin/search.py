@@ -13,8 +13,9 @@ from __future__ import annotations
 from django.utils.text import smart_split, unescape_string_literal
 from django.utils.translation import gettext, ngettext
 
+from ..elements import MIN_RUN, indexable
+
 MAX_TERMS = 5
-MIN_RUN = 3
 # How many refused words the message names: a pasted paragraph must not become the message.
 _NAMED = 3
 
@@ -28,16 +29,6 @@ def terms(search: str) -> list[str]:
             bit = unescape_string_literal(bit)
         found.append(bit)
     return found
-
-
-def indexable(term: str) -> bool:
-    """Whether ``term`` has a run of ``MIN_RUN`` letters or digits, as a trigram needs."""
-    run = 0
-    for character in term:
-        run = run + 1 if character.isalnum() else 0
-        if run >= MIN_RUN:
-            return True
-    return False
 
 
 def refusal(search: str) -> str | None:

@@ -14,14 +14,15 @@ from typing import Any, TypeVar, cast
 from django.db import transaction
 from django.utils.decorators import method_decorator
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import status, viewsets
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from rest_framework import serializers, status, viewsets
 from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from ..messages.recall import RecallError, recall_messages
+from ..elements import MIN_RUN, indexable
+from ..messages.recall import RecallError, RecallOutcome, recall_messages
 from ..messages.recall_check import check_recalls
 from ..models import MessageRecall, OfficialAccountMessage, OfficialAccountMessageQuerySet
 from ..scope import scoped
@@ -69,6 +70,10 @@ class MessageViewSet(WithinQueryBudget, viewsets.ReadOnlyModelViewSet[OfficialAc
         for name, value in params.items():
             if "\x00" in value:  # PostgreSQL cannot compare text with NUL: a 500 otherwise
                 raise ValidationError({name: "Must not contain a NUL character."})
+        text = params.get("text")
+        if text is not None and not indexable(text):
+            # Otherwise a read of every row, each request (elements.MIN_RUN says why).
+            raise ValidationError({"text": f"Needs {MIN_RUN} letters or digits in a row."})
         # Only the caller's apps (scope.py): another app's message is a 404, as if missing.
         return scoped(OfficialAccountMessage.objects.all(), self.request.user).matching(
             sdk_app_id=_parsed(params, "sdk_app_id", parse_sdk_app_id, "Enter a whole number."),
@@ -76,83 +81,78 @@ class MessageViewSet(WithinQueryBudget, viewsets.ReadOnlyModelViewSet[OfficialAc
             msg_key=params.get("msg_key"),
             since=_parsed(params, "since", parse_moment, _DATETIME_HINT),
             until=_parsed(params, "until", parse_moment, _DATETIME_HINT),
-            text=params.get("text"),
+            text=text,
         )
+
+
+_RECALL_ANSWERS = {
+    200: RecallResponseSerializer,
+    400: OpenApiTypes.OBJECT,
+    403: OpenApiTypes.OBJECT,  # also: the SDKAppID is outside the caller's scope
+}
 
 
 # Each batch of the recall commits on its own, as Tencent carries it out: under ATOMIC_REQUESTS
 # a failure in a later batch would roll back what earlier batches did recall, and the database
 # transaction would stay open across every call to Tencent.
 @method_decorator(transaction.non_atomic_requests, name="dispatch")
-class RecallView(APIView):
-    """Recall MsgKeys of one official account; answers with each key's result."""
+class _RecallEndpoint(APIView):
+    """What both recall endpoints do around their one call: the body checked, the caller's
+    scope, and each key's result, or the ``RecallError`` as a 400. Within RECALL_TIME_BUDGET,
+    whatever Tencent does: a key whose outcome is unknown answers "unknown"."""
 
     permission_classes = (CanRecallMessages,)
     parser_classes = (BoundedJSONParser,)
+    request_serializer: type[serializers.Serializer[Any]]
 
-    @extend_schema(
-        request=RecallRequestSerializer,
-        responses={
-            200: RecallResponseSerializer,
-            400: OpenApiTypes.OBJECT,
-            403: OpenApiTypes.OBJECT,  # also: the SDKAppID is outside the caller's scope
-        },
-    )
     def post(self, request: Request) -> Response:
-        serializer = RecallRequestSerializer(data=request.data)
+        serializer = self.request_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         check_app_scope(request, data["sdk_app_id"])
-        targets = [(data["sdk_app_id"], data["official_account"], key) for key in data["msg_keys"]]
         try:
-            outcomes = recall_messages(
-                targets,
-                reason=data["reason"],
-                requested_by=f"api:{request.user.get_username()}",
-                source=MessageRecall.Source.API,
-            )
+            outcomes = self.carry_out(data, f"api:{request.user.get_username()}")
         except RecallError as exc:
             return Response({"detail": str(exc)}, status=status.HTTP_400_BAD_REQUEST)
-        # Within RECALL_TIME_BUDGET, whatever Tencent does: a key whose outcome is unknown
-        # answers "unknown" (recall_unknown_at is set on its message), for POST recall/check/.
         return Response(RecallResponseSerializer({"results": outcomes}).data)
 
+    def carry_out(self, data: Mapping[str, Any], requested_by: str) -> list[RecallOutcome]:
+        raise NotImplementedError
 
-@method_decorator(transaction.non_atomic_requests, name="dispatch")
-class RecallCheckView(APIView):
+
+@extend_schema_view(post=extend_schema(request=RecallRequestSerializer, responses=_RECALL_ANSWERS))
+class RecallView(_RecallEndpoint):
+    """Recall MsgKeys of one official account; answers with each key's result."""
+
+    request_serializer = RecallRequestSerializer
+
+    def carry_out(self, data: Mapping[str, Any], requested_by: str) -> list[RecallOutcome]:
+        return recall_messages(
+            [(data["sdk_app_id"], data["official_account"], key) for key in data["msg_keys"]],
+            reason=data["reason"],
+            requested_by=requested_by,
+            source=MessageRecall.Source.API,
+        )
+
+
+@extend_schema_view(
+    post=extend_schema(request=RecallCheckRequestSerializer, responses=_RECALL_ANSWERS)
+)
+class RecallCheckView(_RecallEndpoint):
     """Check the recalls whose outcome is unknown against Tencent's history; answers with each
     checked key's result (keys with no unknown recall are left out)."""
 
-    permission_classes = (CanRecallMessages,)
-    parser_classes = (BoundedJSONParser,)
+    request_serializer = RecallCheckRequestSerializer
 
-    @extend_schema(
-        request=RecallCheckRequestSerializer,
-        responses={
-            200: RecallResponseSerializer,
-            400: OpenApiTypes.OBJECT,
-            403: OpenApiTypes.OBJECT,
-        },
-    )
-    def post(self, request: Request) -> Response:
-        serializer = RecallCheckRequestSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        data = serializer.validated_data
-        check_app_scope(request, data["sdk_app_id"])
+    def carry_out(self, data: Mapping[str, Any], requested_by: str) -> list[RecallOutcome]:
         messages = OfficialAccountMessage.objects.filter(
             sdk_app_id=data["sdk_app_id"],
             official_account=data["official_account"],
             msg_key__in=data["msg_keys"],
         )
-        try:
-            outcomes = check_recalls(
-                messages,
-                requested_by=f"api:{request.user.get_username()} (check)",
-                source=MessageRecall.Source.API,
-            )
-        except RecallError as exc:
-            return Response({"detail": str(exc)}, status=status.HTTP_400_BAD_REQUEST)
-        return Response(RecallResponseSerializer({"results": outcomes}).data)
+        return check_recalls(
+            messages, requested_by=f"{requested_by} (check)", source=MessageRecall.Source.API
+        )
 
 
 _DATETIME_HINT = "Enter an ISO 8601 date and time, e.g. 2024-06-01T00:00:00Z."

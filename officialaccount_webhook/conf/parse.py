@@ -144,6 +144,9 @@ def _networks(value: object, where: str) -> tuple[IPv4Network | IPv6Network, ...
         raise _error(where, "must be a list of networks such as '203.0.113.0/24'")
     networks = []
     for item in value:
+        if not isinstance(item, str):
+            # ip_network(0) would be 0.0.0.0/32: a number is never meant as a network.
+            raise _error(where, f"{item!r} is not a network such as '203.0.113.0/24'")
         try:
             # strict: '10.0.0.1/8' is more likely a typo than a network.
             networks.append(ip_network(item, strict=True))

@@ -10,8 +10,8 @@ from pathlib import Path
 SETTINGS_NAME = "OFFICIALACCOUNT_WEBHOOK"
 
 # A captured URL can be replayed, with any body, for as long as its RequestTime is accepted.
-# Tencent documents no window for Chat's callbacks (protocol notes 1.5); a minute covers
-# delivery (Tencent gives up after 2 s) and a synchronised clock (docs/settings.md).
+# Tencent's pages for callbacks signed the same way call a RequestTime more than a minute off
+# invalid (protocol notes, open question 2; docs/settings.md).
 DEFAULT_REQUEST_TIME_SKEW = 60
 # Above this, the replay window is wider than anything Tencent needs: a check warns.
 MAX_SENSIBLE_REQUEST_TIME_SKEW = 300

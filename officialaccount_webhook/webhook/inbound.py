@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from django.core.handlers.asgi import ASGIRequest
 from django.http import HttpRequest
 from django.utils import timezone
 
@@ -76,12 +77,17 @@ def read_body(http_request: HttpRequest, limit: int) -> bytes:
         not meta.get("CONTENT_LENGTH")
         and "chunked" in meta.get("HTTP_TRANSFER_ENCODING", "").lower()
     ):
-        if not meta.get("wsgi.input_terminated"):
+        if isinstance(http_request, ASGIRequest):
+            # Django's ASGI handler has received the whole body already, decoded (capped by
+            # deploy.asgi.WebhookGuard where it is used).
+            body = _read_at_most(http_request, limit + 1)
+        elif not meta.get("wsgi.input_terminated"):
             raise LengthRequired(
                 "a chunked body needs a server that decodes it (gunicorn, for one); "
                 "send Content-Length"
             )
-        body = _read_at_most(meta["wsgi.input"], limit + 1)
+        else:
+            body = _read_at_most(meta["wsgi.input"], limit + 1)
     else:
         try:
             declared = int(meta.get("CONTENT_LENGTH") or 0)
