@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -19,6 +20,7 @@ from django.urls import reverse
 
 from officialaccount_webhook.admin import OfficialAccountMessageAdmin, search
 from officialaccount_webhook.admin import detail as admin_detail
+from officialaccount_webhook.admin.rendering import PRETTY_JSON_MAX_CHARS
 from officialaccount_webhook.api.views import MessageViewSet
 from officialaccount_webhook.models import AppGrant, CallbackDelivery, OfficialAccountMessage
 from tests.conftest import sample
@@ -262,6 +264,18 @@ def test_a_small_message_is_shown_whole(admin_client: Client) -> None:
     assert f'href="{admin_detail.raw_json_url(message)}"' in page  # the raw JSON all the same
 
 
+def test_big_json_fields_are_cut_on_the_detail_page(admin_client: Client) -> None:
+    # CloudCustomData and extra can each be most of a 1 MB body: shown cut, saying how much.
+    big = "x" * 900_000
+    message = create("1_1_1", cloud_custom_data=big, extra={"Big": big})
+    url = reverse("admin:officialaccount_webhook_officialaccountmessage_change", args=[message.pk])
+    page = admin_client.get(url).text
+    assert "x" * PRETTY_JSON_MAX_CHARS in page
+    assert "x" * (PRETTY_JSON_MAX_CHARS + 1) not in page
+    assert page.count("more characters") == 2
+    assert len(page) < 4 * PRETTY_JSON_MAX_CHARS
+
+
 def test_the_raw_json_view_gives_the_whole_body(admin_client: Client) -> None:
     body = [*texts(999), {"MsgType": "TIMCustomElem", "MsgContent": {"Data": "<b>中文</b>"}}]
     message = create("1_1_1", body)
@@ -306,6 +320,10 @@ def test_a_list_preview_reads_the_first_elements_only(admin_client: Client) -> N
     tail = {"MsgType": "TIMTextElem", "MsgContent": {"Text": "the tail"}}
     create("1_1_1", [empty] * 5000 + [tail], msg_time=WHEN + timedelta(hours=1))
     create("2_1_1", [empty] * 5 + [tail])
-    page = admin_client.get(reverse(MESSAGES)).text
+    with CaptureQueriesContext(connection) as queries:
+        page = admin_client.get(reverse(MESSAGES)).text
     assert page.count("the tail") == 1  # the short message's; the long one's is never read
+    # Not even fetched: the list reads its first elements in the database, never the column.
+    whole_column = re.compile(r'\."msg_body"(,\s*"|\s+FROM)')
+    assert not [q["sql"] for q in queries.captured_queries if whole_column.search(q["sql"])]
     assert admin_detail.preview([empty] * 5000 + [tail]) == "…"

@@ -466,3 +466,24 @@ def test_api_recall_by_an_unscoped_caller_reaches_every_app(
     response = logged_in(staff("carol")).post(API_RECALL, payload, content_type="application/json")
     assert response.status_code == 200
     assert response.json()["results"][0]["status"] == "recalled"
+
+
+def test_checking_recalls_again_is_scoped_too(
+    tencent: HTTPServer, stored: dict[int, OfficialAccountMessage], granted_a: User
+) -> None:
+    OfficialAccountMessage.objects.update(recall_unknown_at=timezone.now())
+    client = logged_in(granted_a)
+
+    # The API: another app's keys are refused before Tencent is asked, as for a recall.
+    payload = {"sdk_app_id": APP_B, "official_account": f"@TOA#_{APP_B}", "msg_keys": ["2_1_1"]}
+    refused = client.post(API_RECALL + "check/", payload, content_type="application/json")
+    assert refused.status_code == 403
+    # The admin action: a selection that holds another app's message is refused whole.
+    both = {
+        "action": "check_recall_again",
+        "_selected_action": [stored[APP_A].pk, stored[APP_B].pk],
+    }
+    response = client.post(reverse(MESSAGES), both, follow=True)
+    assert "1 of the selected rows belong to apps you may not act on" in response.text
+    assert tencent.log == []
+    assert OfficialAccountMessage.objects.filter(recall_unknown_at__isnull=True).count() == 0

@@ -113,9 +113,12 @@ class OfficialAccountMessageAdmin(ReadOnlyAdmin):
         super().add_changelist_context(context, changelist)
         context["volume_chart"] = volume_chart(changelist.queryset)
 
+    def get_changelist(self, request: HttpRequest, **kwargs: Any) -> type[ChangeList]:
+        return detail.HeadsChangeList
+
     @admin.display(description=_("content"))
     def preview(self, message: OfficialAccountMessage) -> str:
-        return detail.preview(message.msg_body)
+        return detail.head_preview(message)
 
     @admin.display(description=_("recalled"), boolean=True, ordering="recalled_at")
     def recalled(self, message: OfficialAccountMessage) -> bool:

@@ -42,5 +42,6 @@ class CappedCountPaginator(_Paginator):
 def capped_count(rows: QuerySet[Any]) -> int:
     """How many rows match, counting at most ``COUNT_CAP + 1``: a result over ``COUNT_CAP``
     means "more than can be shown"."""
-    # Ordering changes no count: left in, it would sort before the LIMIT.
-    return int(rows.order_by()[: COUNT_CAP + 1].count())
+    # Ordering changes no count: left in, it would sort before the LIMIT. Nor do columns: the
+    # primary key alone, not the list's annotations (detail.HeadsChangeList), is counted.
+    return int(rows.order_by().values("pk")[: COUNT_CAP + 1].count())

@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
+from django.utils.translation import gettext
+
 from ..elements import (
     CUSTOM,
     FACE,
@@ -41,15 +43,30 @@ def safe_url(value: Any) -> str:
     return value if scheme in ("http", "https") else ""
 
 
+# What one JSON block of an admin page shows at most: a body may be 1 MB (MAX_BODY_SIZE), and
+# every field of it (extra, CloudCustomData) could be most of that. The raw JSON view has all.
+PRETTY_JSON_MAX_CHARS = 64 * 1024
+
+
 def pretty_json(value: Any) -> str:
-    """A JSON string pretty-printed, or the string itself when it is not JSON."""
+    """A JSON string pretty-printed, or the string itself when it is not JSON; cut at
+    ``PRETTY_JSON_MAX_CHARS``, saying how much more there is."""
     if isinstance(value, str):
         text = value
         try:
             value = json.loads(text)
         except (ValueError, RecursionError):
-            return text
-    return json.dumps(value, indent=2, ensure_ascii=False)
+            return _cut(text)
+    return _cut(json.dumps(value, indent=2, ensure_ascii=False))
+
+
+def _cut(text: str) -> str:
+    if len(text) <= PRETTY_JSON_MAX_CHARS:
+        return text
+    more = len(text) - PRETTY_JSON_MAX_CHARS
+    return (
+        text[:PRETTY_JSON_MAX_CHARS] + "\n" + gettext("… %(more)d more characters") % {"more": more}
+    )
 
 
 @dataclass(frozen=True)
