@@ -75,6 +75,8 @@ def with_other_processes(setup: str) -> list[pytest.MarkDecorator]:
 def subprocess_database_url() -> str:
     """A URL for the test database, for the processes a test starts (tests.settings reads it)."""
     settings = connection.settings_dict
+    if connection.vendor == "sqlite":
+        return f"sqlite:///{settings['NAME']}"
     host, port = settings["HOST"] or "127.0.0.1", settings["PORT"] or 5432
     user = f"{quote(settings['USER'] or '', safe='')}:{quote(settings['PASSWORD'] or '', safe='')}"
     return f"postgres://{user}@{host}:{port}/{settings['NAME']}"

@@ -1,6 +1,6 @@
 """gunicorn started in the repository's root, so that it reads gunicorn.conf.py, serving the
-example project on the test database: for tests/test_gunicorn_logs.py and
-tests/test_slow_clients.py."""
+example project on the test database: for tests/test_gunicorn_logs.py,
+tests/test_slow_clients.py and tests/test_hardening_webhook.py."""
 
 from __future__ import annotations
 

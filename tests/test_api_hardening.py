@@ -28,6 +28,7 @@ from rest_framework.views import APIView
 from officialaccount_webhook.api.authentication import ThrottledBasicAuthentication
 from officialaccount_webhook.api.parsers import MAX_RECALL_BODY_BYTES
 from officialaccount_webhook.models import OfficialAccountMessage
+from tests.clock import Clock
 from tests.settings import SIGNED_APP
 from tests.tencent import ACCOUNT
 
@@ -314,14 +315,6 @@ class Who(APIView):
 
     def get(self, request: Request) -> Response:
         return Response({"user": request.user.get_username()})
-
-
-class Clock:
-    def __init__(self, now: float) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @pytest.fixture

@@ -11,11 +11,9 @@ import ipaddress
 import json
 import logging
 import os
-import socket
 import stat
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from types import SimpleNamespace
@@ -24,13 +22,13 @@ from urllib.parse import urlencode
 
 import pytest
 from django.apps import apps as django_apps
-from django.db import connection
 from django.test import Client, override_settings
 
 from officialaccount_webhook.apps import OfficialAccountWebhookConfig
 from officialaccount_webhook.models import CallbackDelivery, OfficialAccountMessage
 from officialaccount_webhook.webhook import spool, views
 from officialaccount_webhook.webhook.auth import GENERIC_REFUSAL
+from tests import gunicorn_process
 from tests.conftest import TOKEN, callback_query, callback_url, sample
 from tests.settings import SIGNED_APP, UNSIGNED_APP
 
@@ -409,54 +407,14 @@ def test_a_chunked_body_the_server_does_not_decode_is_refused_unread() -> None:
     assert stream.reads == 0
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def database_url() -> str:
-    settings = connection.settings_dict
-    if connection.vendor == "sqlite":
-        return f"sqlite:///{settings['NAME']}"
-    from tests.conftest import subprocess_database_url
-
-    return subprocess_database_url()
-
-
 @pytest.fixture
 def gunicorn(transactional_db: None, tmp_path: Path) -> Iterator[int]:
     """The example project under gunicorn (one sync worker), on the test database."""
-    port = free_port()
-    env = os.environ | {
-        "DJANGO_SETTINGS_MODULE": "project.settings",
-        "DATABASE_URL": database_url(),
-        "DJANGO_DEBUG": "0",
-        "DJANGO_SECRET_KEY": "gunicorn-test-" + "x" * 40,
-        "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
-        "TENCENT_CHAT_SDKAPPID": str(SIGNED_APP),
-        "TENCENT_CHAT_CALLBACK_TOKEN": TOKEN,
-        "OFFICIALACCOUNT_SPOOL_DIR": str(tmp_path / "spool"),
-    }
-    command = [sys.executable, "-m", "gunicorn", "project.wsgi:application"]
-    process = subprocess.Popen(
-        [*command, "--workers", "1", "--bind", f"127.0.0.1:{port}", "--log-level", "warning"],
-        cwd=ROOT,
-        env=env,
-    )
-    try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                assert process.poll() is None, "gunicorn exited"
-                time.sleep(0.2)
+    arguments = (*gunicorn_process.SYNC, "--workers", "1", "--log-level", "warning")
+    with gunicorn_process.gunicorn(
+        arguments, gunicorn_process.project_environment(tmp_path)
+    ) as port:
         yield port
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
 
 
 @pytest.mark.django_db(transaction=True)

@@ -31,6 +31,7 @@ from officialaccount_webhook.messages.recall_check import check_recalls
 from officialaccount_webhook.models import MessageRecall, OfficialAccountMessage
 from officialaccount_webhook.tencent import TencentChatClient, TencentTransportError
 from officialaccount_webhook.tencent.budget import TimeBudget
+from tests.clock import Clock
 from tests.conftest import SignalLog
 from tests.settings import SIGNED_APP
 from tests.tencent import (
@@ -208,21 +209,6 @@ def test_the_command_is_not_bounded_by_the_budget(httpserver: HTTPServer) -> Non
 
 
 # ------------------------------------------------------------------ no attempt past the budget
-
-
-class Clock:
-    """A monotonic clock that moves only when something sleeps on it."""
-
-    def __init__(self) -> None:
-        self.now = 0.0
-        self.sleeps: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
 
 
 def test_no_retry_starts_that_could_not_finish_in_the_budget(httpserver: HTTPServer) -> None:

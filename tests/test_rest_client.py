@@ -33,6 +33,7 @@ from officialaccount_webhook.tencent import (
 )
 from officialaccount_webhook.tencent.client import base_url_for
 from officialaccount_webhook.tencent.ratelimit import RateLimiter
+from tests.clock import Clock
 from tests.tencent import (
     ACCOUNT,
     RECALL_PATH,
@@ -51,14 +52,6 @@ SDK_APP_ID = 1400000000
 FAST = RestSettings(
     rate_limit=1000, connect_timeout=1, read_timeout=0.5, max_retries=3, retry_backoff=0.01
 )
-
-
-class Clock:
-    def __init__(self, now: float = 1_717_000_000) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @pytest.fixture
@@ -124,7 +117,7 @@ def test_reason_is_left_out_when_empty(httpserver: HTTPServer, client: TencentCh
 def test_usersig_is_cached_and_renewed_before_it_expires(
     httpserver: HTTPServer, app: TencentApp
 ) -> None:
-    clock = Clock()
+    clock = Clock(1_717_000_000)
     client = TencentChatClient(app, FAST, clock=clock, sleep=lambda _: None)
     usersigs: list[str] = []
 

@@ -11,6 +11,7 @@ from officialaccount_webhook.tencent.usersig import (
     USERSIG_RENEW_BEFORE,
     UserSigCache,
 )
+from tests.clock import Clock
 from tests.tencent import SECRET_KEY, decode_usersig
 
 
@@ -44,19 +45,6 @@ def test_document_verifies() -> None:
     assert (document["TLS.time"], document["TLS.expire"]) == (1_717_000_000, 86_400)
     with pytest.raises(AssertionError, match="does not verify"):
         decode_usersig(usersig, secret_key="another key")
-
-
-class Clock:
-    def __init__(self, now: float) -> None:
-        self.now = now
-        self.sleeps: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
 
 
 def cache(clock: Clock) -> UserSigCache:
