@@ -54,3 +54,35 @@ Arguments:
     sdk_app_id: the ``SdkAppid`` of the configured app the callback is for, an ``int``.
     delivery: the ``CallbackDelivery`` record of this request.
 """
+
+account_changed = Signal(use_caching=True)
+"""Sent when the accounts mirror records a change of one official account.
+
+Sent for the account callbacks (``CallbackAfterCreateOfficialAccount``,
+``...AfterOfficialAccountInfoChanged``, ``...AfterOfficialAccountDestroyed``,
+``...AfterOfficialAccountFull``), for what ``officialaccount_sync`` finds changed, and for the
+admin's actions. A callback that changes nothing (a repeat, or one older than the mirror's
+state) does not send it.
+
+Arguments:
+    sender: the ``OfficialAccount`` class.
+    account: the ``OfficialAccount`` instance, as stored after the change.
+    change: ``"created"``, ``"changed"``, ``"destroyed"`` or ``"full"``.
+    event_time: Tencent's ``EventTime`` of the change, an aware ``datetime``; ``None`` when
+        the change was found by a sync or made by this app, not told by a callback.
+"""
+
+subscribers_changed = Signal(use_caching=True)
+"""Sent when the accounts mirror records subscribers added to or removed from one account.
+
+Sent for ``CallbackAfterAddSubscriber`` and ``CallbackAfterDeleteSubscriber``, for what
+``officialaccount_sync`` finds (in batches of at most 1,000 accounts), and for the admin's
+actions. Only subscribers whose state changed are listed: a repeated or older callback lists
+none, and then the signal is not sent.
+
+Arguments:
+    sender: the ``OfficialAccount`` class.
+    account: the ``OfficialAccount`` instance.
+    added: the subscriber accounts (user IDs) that became subscribers, a ``list`` of ``str``.
+    removed: those that stopped being subscribers, a ``list`` of ``str``.
+"""

@@ -45,3 +45,13 @@ def parse_moment(value: str, *, allow_date: bool = False) -> datetime | None:
         return None
     aware = timezone.make_aware(parsed) if timezone.is_naive(parsed) else parsed
     return aware.astimezone(UTC)
+
+
+def epoch_ms(moment: datetime) -> int:
+    """An aware moment as Unix milliseconds, as Tencent writes ``EventTime``: a JSON value."""
+    return round(moment.timestamp() * 1000)
+
+
+def from_epoch_ms(value: int) -> datetime:
+    """Unix milliseconds as an aware moment in UTC."""
+    return datetime.fromtimestamp(value / 1000, tz=UTC)

@@ -2,6 +2,7 @@
 ``officialaccount_webhook.models`` stays their public path."""
 
 from .access import AppGrant
+from .accounts import OfficialAccount, OfficialAccountQuerySet, OfficialAccountSubscriber
 from .deliveries import CallbackDelivery
 from .messages import OfficialAccountMessage, OfficialAccountMessageQuerySet, derived_columns
 from .recalls import MessageRecall
@@ -11,8 +12,11 @@ __all__ = [
     "AppGrant",
     "CallbackDelivery",
     "MessageRecall",
+    "OfficialAccount",
     "OfficialAccountMessage",
     "OfficialAccountMessageQuerySet",
+    "OfficialAccountQuerySet",
+    "OfficialAccountSubscriber",
     "PrunedMessage",
     "derived_columns",
 ]

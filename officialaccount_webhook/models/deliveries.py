@@ -25,6 +25,8 @@ class CallbackDelivery(models.Model):
         ACCEPTED = "accepted", _("accepted")
         DUPLICATE = "duplicate", _("duplicate")
         WITHDRAWAL = "withdrawal", _("withdrawal")
+        APPLIED = "applied", _("applied to the accounts mirror")
+        UNCHANGED = "unchanged", _("changed nothing (repeated or older)")
         OTHER_COMMAND = "other_command", _("other command")
         REFUSED = "refused", _("refused, body kept")
         REJECTED = "rejected", _("rejected")

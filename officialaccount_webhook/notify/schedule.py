@@ -29,7 +29,8 @@ from django.db import transaction
 from django.db.models import Model
 
 from ..conf import SIGNAL_MODE_TASK, get_settings
-from ..models import CallbackDelivery, OfficialAccountMessage
+from ..models import CallbackDelivery, OfficialAccount, OfficialAccountMessage
+from ..values import epoch_ms
 from .send import ROUTES
 
 logger = logging.getLogger(__name__)
@@ -65,6 +66,24 @@ def callback_received(
     if delivery.body is not None:
         payload = None  # the worker reads it from the record: the task stays a few bytes
     _after_commit(using, "callback_received", delivery, payload)
+
+
+def account_changed(
+    using: str, account: OfficialAccount, change: str, event_time: datetime | None = None
+) -> None:
+    """Send ``account_changed`` for ``account`` (``change``: created, changed, destroyed or
+    full) once the transaction on ``using`` commits."""
+    payload = {"change": change, "event_time": None if event_time is None else epoch_ms(event_time)}
+    _after_commit(using, "account_changed", account, payload)
+
+
+def subscribers_changed(
+    using: str, account: OfficialAccount, added: list[str], removed: list[str]
+) -> None:
+    """Send ``subscribers_changed`` for ``account`` once the transaction on ``using`` commits;
+    nothing when neither list holds anyone."""
+    if added or removed:
+        _after_commit(using, "subscribers_changed", account, {"added": added, "removed": removed})
 
 
 def _after_commit(using: str, name: str, row: Model, payload: dict[str, Any] | None = None) -> None:

@@ -19,8 +19,15 @@ from django.db.models import Model
 from django.dispatch import Signal
 from django.utils import timezone
 
-from ..models import CallbackDelivery, OfficialAccountMessage
-from ..signals import callback_received, message_recalled, message_received
+from ..models import CallbackDelivery, OfficialAccount, OfficialAccountMessage
+from ..signals import (
+    account_changed,
+    callback_received,
+    message_recalled,
+    message_received,
+    subscribers_changed,
+)
+from ..values import from_epoch_ms
 
 logger = logging.getLogger(__name__)
 
@@ -66,6 +73,27 @@ def send_callback_received(
     )
 
 
+def send_account_changed(account: OfficialAccount, change: dict[str, Any]) -> bool:
+    """Send account_changed; ``change`` is what ``schedule.account_changed`` recorded."""
+    event_time = change.get("event_time")
+    return not _send(
+        "account_changed",
+        account=account,
+        change=change["change"],
+        event_time=None if event_time is None else from_epoch_ms(event_time),
+    )
+
+
+def send_subscribers_changed(account: OfficialAccount, change: dict[str, Any]) -> bool:
+    """Send subscribers_changed; ``change`` holds the ``added`` and ``removed`` accounts."""
+    return not _send(
+        "subscribers_changed",
+        account=account,
+        added=list(change.get("added", ())),
+        removed=list(change.get("removed", ())),
+    )
+
+
 @dataclass(frozen=True)
 class Route:
     """How one signal reaches its receivers: sent for a row of ``model`` by ``send``."""
@@ -86,6 +114,12 @@ ROUTES = {
     ),
     "callback_received": Route(
         callback_received, CallbackDelivery, send_callback_received, records_outcome=False
+    ),
+    "account_changed": Route(
+        account_changed, OfficialAccount, send_account_changed, records_outcome=False
+    ),
+    "subscribers_changed": Route(
+        subscribers_changed, OfficialAccount, send_subscribers_changed, records_outcome=False
     ),
 }
 
@@ -117,4 +151,7 @@ def _subject(kwargs: dict[str, Any]) -> str:
     if "message" in kwargs:
         message = kwargs["message"]
         return f"message {message.pk} ({message.official_account} {message.msg_key})"
+    if "account" in kwargs:
+        account = kwargs["account"]
+        return f"official account {account.pk} ({account.official_account})"
     return f"delivery {kwargs['delivery'].pk} ({kwargs['command']})"
