@@ -26,9 +26,10 @@ TOKEN = "current-token"
 
 
 def sample(name: str) -> dict[str, Any]:
-    """A Tencent-shaped callback body: ``text``, ``image``, ..., ``withdraw``, ``doc-example``."""
+    """A Tencent-shaped callback body: ``text``, ``image``, ..., ``withdraw``, ``doc-example``,
+    and the account callbacks by their file names (``oa-after-create``, ...)."""
     for folder in (PACKAGE_SAMPLES, TEST_SAMPLES):
-        for prefix in ("after-send-", "after-"):
+        for prefix in ("after-send-", "after-", ""):
             path = folder / f"{prefix}{name}.json"
             if path.exists():
                 return json.loads(path.read_text())

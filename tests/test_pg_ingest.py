@@ -10,7 +10,7 @@ import pytest
 from django.db import DataError, connection, transaction
 from django.test import Client
 
-from officialaccount_webhook.models import CallbackDelivery, OfficialAccountMessage
+from officialaccount_webhook.models import CallbackDelivery, OfficialAccount, OfficialAccountMessage
 from officialaccount_webhook.webhook import store_pg
 from officialaccount_webhook.webhook.events import parse_event
 from officialaccount_webhook.webhook.inbound import InboundRequest
@@ -48,8 +48,13 @@ def test_parameters_are_what_the_orm_would_send(name: str, remote_addr: str | No
     delivery = new_delivery(
         request, command=event.command, outcome="", sdk_app_id=1400000000, body=payload
     )
-    message_fields, delivery_fields = store_pg._fields()
-    for instance, fields in ((message, message_fields), (delivery, delivery_fields)):
+    account = OfficialAccount(sdk_app_id=1400000000, official_account=event.official_account)  # type: ignore[union-attr]
+    message_fields, delivery_fields, account_fields = store_pg._fields()
+    for instance, fields in (
+        (message, message_fields),
+        (delivery, delivery_fields),
+        (account, account_fields),
+    ):
         for field in fields:
             value = getattr(instance, field.attname)
             assert _adapted(store_pg._db_value(field, value, connection)) == _adapted(

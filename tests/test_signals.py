@@ -12,7 +12,11 @@ import pytest
 from django.dispatch import Signal
 
 from officialaccount_webhook import signals
-from officialaccount_webhook.models import CallbackDelivery, OfficialAccountMessage
+from officialaccount_webhook.models import (
+    CallbackDelivery,
+    OfficialAccount,
+    OfficialAccountMessage,
+)
 from officialaccount_webhook.webhook.wire import AFTER_MSG_WITHDRAW
 from tests.conftest import callback_query, sample
 
@@ -47,6 +51,8 @@ def test_every_signal_is_documented() -> None:
             "message_received",
             "message_recalled",
             "callback_received",
+            "account_changed",
+            "subscribers_changed",
         }
     )
 
@@ -96,3 +102,18 @@ def test_callback_received_arguments(post_callback: Any) -> None:
     assert call["payload"] == payload
     assert call["sdk_app_id"] == 1400000000
     assert isinstance(call["delivery"], CallbackDelivery)
+
+
+@pytest.mark.parametrize(
+    ("signal_name", "sample_name"),
+    [("account_changed", "oa-after-create"), ("subscribers_changed", "oa-after-add-subscriber")],
+)
+def test_account_signal_arguments(post_callback: Any, signal_name: str, sample_name: str) -> None:
+    body = sample(sample_name)
+    [call] = capture(
+        getattr(signals, signal_name),
+        lambda: post_callback(body, callback_query(command=body["CallbackCommand"])),
+    )
+    assert set(call) - {"signal"} == documented_arguments()[signal_name]
+    assert call["sender"] is OfficialAccount
+    assert call["account"].official_account == body["Official_Account"]

@@ -428,7 +428,7 @@ def test_methods_other_than_post(db: None, client: Client, method: str) -> None:
     "command",
     [
         "Group.CallbackAfterSendMsg",
-        "OfficialAccount.CallbackAfterAddSubscriber",
+        "OfficialAccount.CallbackBeforeAddSubscriber",
         "OfficialAccount.CallbackBeforeSendMsg",
         "OfficialAccount.CallbackBeforeCreateOfficialAccount",
         "State.StateChange",

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from . import fields
+from .account_events import ACCOUNT_CHANGES, SUBSCRIBER_COMMANDS, AccountEvent, SubscriberEvent
 from .wire import (
     AFTER_MSG_WITHDRAW,
     AFTER_SEND_MSG,
@@ -109,7 +110,7 @@ class OtherCallback:
     payload: dict[str, Any] = field(repr=False)
 
 
-CallbackEvent = SentMessage | MessageWithdrawal | OtherCallback
+CallbackEvent = SentMessage | MessageWithdrawal | AccountEvent | SubscriberEvent | OtherCallback
 
 
 def parse_event(command: str, payload: dict[str, Any]) -> CallbackEvent:
@@ -117,4 +118,8 @@ def parse_event(command: str, payload: dict[str, Any]) -> CallbackEvent:
         return SentMessage.from_payload(command, payload)
     if command == AFTER_MSG_WITHDRAW:
         return MessageWithdrawal.from_payload(command, payload)
+    if command in ACCOUNT_CHANGES:
+        return AccountEvent.from_payload(command, payload)
+    if command in SUBSCRIBER_COMMANDS:
+        return SubscriberEvent.from_payload(command, payload)
     return OtherCallback(command=command, payload=payload)

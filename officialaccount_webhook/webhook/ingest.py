@@ -19,10 +19,12 @@ from django.db import router, transaction
 from django.utils import timezone
 
 from .._itertools import batched
+from ..accounts import mirror
 from ..conf import get_settings
 from ..messages import history
 from ..models import CallbackDelivery, OfficialAccountMessage, derived_columns
 from ..notify import schedule
+from .account_events import AccountEvent, SubscriberEvent
 from .events import CallbackEvent, MessageWithdrawal, OtherCallback, SentMessage
 from .inbound import InboundRequest
 from .query import CallbackQuery
@@ -44,6 +46,8 @@ def ingest(sdk_app_id: int, event: CallbackEvent, request: InboundRequest) -> Ca
         return _store_sent(using, sdk_app_id, event, request)
     if isinstance(event, MessageWithdrawal):
         return withdraw(using, sdk_app_id, event, request)
+    if isinstance(event, AccountEvent | SubscriberEvent):
+        return _apply_to_mirror(using, sdk_app_id, event, request)
     return _hand_on(using, sdk_app_id, event, request)
 
 
@@ -103,6 +107,25 @@ def _store_sent(
     return delivery
 
 
+def _apply_to_mirror(
+    using: str, sdk_app_id: int, event: AccountEvent | SubscriberEvent, request: InboundRequest
+) -> CallbackDelivery:
+    """An account or subscriber callback: the mirror's change and the delivery record commit
+    together, and the delivery says whether the callback changed anything."""
+    with transaction.atomic(using=using):
+        changed = mirror.apply_event(using, sdk_app_id, event)
+        delivery = new_delivery(
+            request,
+            command=event.command,
+            outcome=Outcome.APPLIED if changed else Outcome.UNCHANGED,
+            sdk_app_id=sdk_app_id,
+            body=event.payload,
+        )
+        delivery.save(using=using, force_insert=True)
+        schedule.callback_received(using, delivery)
+    return delivery
+
+
 def _schedule_signals(
     using: str, result: StoreResult, delivery: CallbackDelivery, *, drained: bool
 ) -> None:
@@ -154,6 +177,7 @@ def withdraw(
 ) -> CallbackDelivery:
     """A withdrawal callback: its delivery record, then what it did (``apply_withdrawal``)."""
     with transaction.atomic(using=using):
+        mirror.ensure_account(using, sdk_app_id, event.official_account)
         delivery = new_delivery(
             request,
             command=event.command,

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 from django.db import IntegrityError, OperationalError, connections, transaction
 
+from ..accounts import mirror
 from ..messages import history
 from ..models import CallbackDelivery, OfficialAccountMessage
 from . import store_pg
@@ -49,7 +50,8 @@ class StoreResult:
 def store_message(
     using: str, message: OfficialAccountMessage, delivery: CallbackDelivery | None
 ) -> StoreResult:
-    """Store ``message`` once and, if given, ``delivery`` for it, in one transaction.
+    """Store ``message`` once and, if given, ``delivery`` for it, in one transaction; a new
+    message's account joins the accounts mirror if it is not there yet.
 
     Sets the primary keys, ``delivery.message`` and ``delivery.outcome``. Raises
     ``IntegrityError``/``DataError`` for what is wrong with the data itself, and
@@ -68,6 +70,8 @@ def store_message(
             pass  # deleted between the two statements (a prune): store it again, portably
     with transaction.atomic(using=using):
         result = _insert_once(using, message)
+        if result.is_new:
+            mirror.ensure_account(using, message.sdk_app_id, message.official_account)
         if delivery is not None:
             delivery.outcome = (
                 CallbackDelivery.Outcome.ACCEPTED

@@ -42,9 +42,10 @@ from django.db.models import (
     TextField,
 )
 
-from ..models import CallbackDelivery, MessageRecall, OfficialAccountMessage
+from ..models import CallbackDelivery, MessageRecall, OfficialAccount, OfficialAccountMessage
 
 UNIQUE_KEY = "officialaccount_message_unique_key"
+ACCOUNT_KEY = "officialaccount_account_key"
 
 
 class StoredRowVanished(Exception):
@@ -60,10 +61,13 @@ def _columns(model: type[Model], skip: frozenset[str] = frozenset()) -> list[Fie
 
 
 @cache
-def _fields() -> tuple[list[Field[Any, Any]], list[Field[Any, Any]]]:
-    """The columns written: every message column; the delivery's but its link and outcome."""
-    return _columns(OfficialAccountMessage), _columns(
-        CallbackDelivery, frozenset({"message_id", "outcome"})
+def _fields() -> tuple[list[Field[Any, Any]], list[Field[Any, Any]], list[Field[Any, Any]]]:
+    """The columns written: every message column; the delivery's but its link and outcome;
+    every account column (a new account row has its defaults)."""
+    return (
+        _columns(OfficialAccountMessage),
+        _columns(CallbackDelivery, frozenset({"message_id", "outcome"})),
+        _columns(OfficialAccount),
     )
 
 
@@ -98,8 +102,11 @@ def _statements(using: str) -> tuple[str, str]:
     lets psycopg prepare it, when the database's OPTIONS ask for that (see the module's doc)."""
     connection = connections[using]
     quote = connection.ops.quote_name
-    message_fields, delivery_fields = _fields()
+    message_fields, delivery_fields, account_fields = _fields()
     messages = quote(OfficialAccountMessage._meta.db_table)
+    accounts = quote(OfficialAccount._meta.db_table)
+    account_columns = ", ".join(quote(str(f.column)) for f in account_fields)
+    account_values = ", ".join(f"%s::{_cast(f, connection)}" for f in account_fields)
     deliveries = quote(CallbackDelivery._meta.db_table)
     recalls = quote(MessageRecall._meta.db_table)
     message_columns = ", ".join(quote(str(f.column)) for f in message_fields)
@@ -115,6 +122,13 @@ def _statements(using: str) -> tuple[str, str]:
             VALUES ({", ".join(["%s"] * len(message_fields))})
             ON CONFLICT ON CONSTRAINT {quote(UNIQUE_KEY)} DO NOTHING
             RETURNING id
+        ), account AS (
+            -- A new message's account joins the mirror if it is not there yet (accounts.
+            -- mirror.ensure_account). PostgreSQL runs a data-modifying WITH whether or not the
+            -- statement reads it; "FROM new" limits it to a message stored just now.
+            INSERT INTO {accounts} ({account_columns})
+            SELECT {account_values} FROM new
+            ON CONFLICT ON CONSTRAINT {quote(ACCOUNT_KEY)} DO NOTHING
         )
         INSERT INTO {deliveries} ({delivery_columns}, message_id, outcome)
         SELECT {delivery_values}, new.id, 'accepted' FROM new
@@ -136,14 +150,20 @@ def _statements(using: str) -> tuple[str, str]:
 def store_message(
     using: str, message: OfficialAccountMessage, delivery: CallbackDelivery
 ) -> tuple[bool, bool]:
-    """Store ``message`` once and ``delivery`` for it. Answers whether the message is new, and
-    (for a new one) whether a withdrawal of it came first and waits (``messages.history``), a
-    question the same statement asks, so that the usual case stays one round trip. Sets the
+    """Store ``message`` once and ``delivery`` for it, and make its account known. Answers
+    whether the message is new, and (for a new one) whether a withdrawal of it came first and
+    waits (``messages.history``), a question the same statement asks, so that the usual case
+    stays one round trip. Sets the
     primary keys and ``delivery.outcome``; raises :class:`StoredRowVanished` in the race
     described above."""
     connection = connections[using]
-    message_fields, delivery_fields = _fields()
+    message_fields, delivery_fields, account_fields = _fields()
     new, duplicate = _statements(using)
+    account = OfficialAccount(
+        sdk_app_id=message.sdk_app_id,
+        official_account=message.official_account,
+        first_seen_at=message.received_at,
+    )
     delivery_params = [
         _db_value(field, getattr(delivery, field.attname), connection) for field in delivery_fields
     ]
@@ -155,6 +175,10 @@ def store_message(
                 *(
                     _db_value(field, getattr(message, field.attname), connection)
                     for field in message_fields
+                ),
+                *(
+                    _db_value(field, getattr(account, field.attname), connection)
+                    for field in account_fields
                 ),
                 *delivery_params,
                 *key,
