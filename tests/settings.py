@@ -71,6 +71,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # A file rather than memory, so that the concurrency tests' threads really contend.
     _test_db = Path(tempfile.gettempdir()) / f"officialaccount-webhook-test-{os.getpid()}.sqlite3"
     DATABASES["default"]["TEST"] = {"NAME": str(_test_db)}
+    # Never ":memory:", even before the test database exists: pytest-django's live server,
+    # made once per session, shares an in-memory connection with its thread, which then
+    # closes it (a file's connection, by then) while a test uses it, and the process crashes.
+    DATABASES["default"]["NAME"] = str(_test_db)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # As the example project ships (docs/operations.md): statements prepared server-side.
     DATABASES["default"]["OPTIONS"] = {"server_side_binding": True, "prepare_threshold": 5}

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from django.core.management import CommandError, call_command
 from django.test import override_settings
+from django.utils import timezone
 
 from officialaccount_webhook.models import CallbackDelivery, OfficialAccountMessage
 from tests.conftest import element_samples
@@ -29,7 +30,9 @@ def webhook(live_server: Any) -> str:
 
 @override_settings(OFFICIALACCOUNT_WEBHOOK=ONE_SIGNED_APP)
 def test_sends_every_sample_signed_with_the_configured_token(live_server: Any) -> None:
+    before = timezone.now().replace(microsecond=0)
     output = run(webhook(live_server))
+    after = timezone.now()
     names = element_samples()
     assert len(names) == 9
     for name in names:
@@ -40,6 +43,11 @@ def test_sends_every_sample_signed_with_the_configured_token(live_server: Any) -
         ("127.0.0.1", "RESTAPI")
     }
     assert set(CallbackDelivery.objects.values_list("outcome", flat=True)) == {"accepted"}
+    # Stamped as sent now, so they show among today's messages, not in the samples' 2017.
+    for msg_time, event_time in OfficialAccountMessage.objects.values_list(
+        "msg_time", "event_time"
+    ):
+        assert before <= msg_time <= event_time <= after
 
 
 @override_settings(OFFICIALACCOUNT_WEBHOOK=ONE_SIGNED_APP)

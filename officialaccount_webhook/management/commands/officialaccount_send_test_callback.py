@@ -2,7 +2,9 @@
 
 This is how to see the whole path work without Tencent: the samples are shaped like Tencent's
 (``officialaccount_webhook/samples/``), the query string is the one Tencent appends, and the
-request is signed the way Tencent signs it when a token is configured.
+request is signed the way Tencent signs it when a token is configured. Each message is stamped
+with the current time (``MsgTime``, ``EventTime``), so that it shows among today's messages in
+the admin and its chart; its MsgKey stays the sample's, so sending them again stores nothing new.
 """
 
 from __future__ import annotations
@@ -54,8 +56,9 @@ class Command(BaseCommand):
         samples = sorted(SAMPLES_DIR.glob("*.json"))
         failures = 0
         for sample in samples:
-            body = sample.read_bytes()
-            command = json.loads(body)["CallbackCommand"]
+            payload = _stamped(json.loads(sample.read_bytes()), time.time())
+            body = json.dumps(payload).encode()
+            command = payload["CallbackCommand"]
             url = _callback_url(options["url"], sdk_app_id, command, token)
             status, answer = _post(url, body, options["timeout"])
             ok = status == 200
@@ -80,6 +83,11 @@ class Command(BaseCommand):
             app = apps.get(sdk_app_id)
             token = app.callback_tokens[0] if app and app.callback_tokens else ""
         return sdk_app_id, token
+
+
+def _stamped(payload: dict[str, Any], now: float) -> dict[str, Any]:
+    """The sample as if sent ``now``: Tencent's MsgTime is in seconds, EventTime in ms."""
+    return payload | {"MsgTime": int(now), "EventTime": int(now * 1000)}
 
 
 def _callback_url(base: str, sdk_app_id: int, command: str, token: str) -> str:
