@@ -28,6 +28,7 @@ from ..models import OfficialAccountMessage, PrunedMessage
 from ..tencent import TencentChatClient, client_for
 from ..webhook.events import SentMessage
 from ..webhook.ingest import store_backfilled
+from ..webhook.tally import StoreTally
 from ..webhook.wire import AFTER_SEND_MSG, MalformedCallback
 from . import tombstones
 
@@ -76,14 +77,13 @@ def find_gaps(sdk_app_id: int, official_account: str) -> GapReport:
 
 
 @dataclass
-class BackfillReport:
+class BackfillReport(StoreTally):
+    """What a backfill read, beside what it stored (``StoreTally``)."""
+
     pages: int = 0
     seen: int = 0
-    stored: int = 0
-    already_stored: int = 0
+    """History items read, placeholders and invalid ones included."""
     placeholders: int = 0
-    pruned: int = 0
-    """Messages this app pruned (their tombstones say so), not stored again."""
     invalid: list[str] = field(default_factory=list)
     complete: bool = True
     """False when paging stopped before Tencent said the history was finished."""
@@ -128,10 +128,7 @@ def backfill(
             ):
                 report.pruned += 1
                 continue
-            if store_backfilled(sdk_app_id, event):
-                report.stored += 1
-            else:
-                report.already_stored += 1
+            report.count_stored(store_backfilled(sdk_app_id, event))
         if reached_since:
             break
     return report

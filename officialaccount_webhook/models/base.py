@@ -20,6 +20,8 @@ _Model = TypeVar("_Model", bound=models.Model)
 # Who or what asked for a recall: "admin:<username>" (150 characters at most, Django's own limit
 # on usernames), "api:<username>", "command".
 REQUESTED_BY_LENGTH = 150
+# The columns of a message's key, for the constraints and indexes that look a message up by it.
+MESSAGE_KEY = ("sdk_app_id", "official_account", "msg_key")
 
 
 class MessageKeyed(models.Model):

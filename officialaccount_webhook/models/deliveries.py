@@ -21,7 +21,15 @@ class CallbackDelivery(models.Model):
     ``Sign`` redacted.
     """
 
+    received_at = models.DateTimeField(_("received at"), default=timezone.now)
+    sdk_app_id = models.BigIntegerField(_("SDKAppID"), null=True, blank=True)
+    command = note(_("command"), max_length=MAX_COMMAND_LENGTH)
+
     class Outcome(models.TextChoices):
+        """What became of the request. ``applied`` and ``unchanged`` are for the account and
+        subscriber callbacks; of the refusals, only ``refused`` keeps the bytes, for
+        officialaccount_reprocess."""
+
         ACCEPTED = "accepted", _("accepted")
         DUPLICATE = "duplicate", _("duplicate")
         WITHDRAWAL = "withdrawal", _("withdrawal")
@@ -31,9 +39,6 @@ class CallbackDelivery(models.Model):
         REFUSED = "refused", _("refused, body kept")
         REJECTED = "rejected", _("rejected")
 
-    received_at = models.DateTimeField(_("received at"), default=timezone.now)
-    sdk_app_id = models.BigIntegerField(_("SDKAppID"), null=True, blank=True)
-    command = note(_("command"), max_length=MAX_COMMAND_LENGTH)
     outcome = models.CharField(_("outcome"), max_length=16, choices=Outcome.choices)
     status_code = models.PositiveSmallIntegerField(_("HTTP status"))
     reason = note(_("rejection reason"))

@@ -8,7 +8,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from ..webhook.wire import MAX_RECALL_REASON_BYTES
-from .base import REQUESTED_BY_LENGTH, MessageKeyed, link, moment, note
+from .base import MESSAGE_KEY, REQUESTED_BY_LENGTH, MessageKeyed, link, moment, note
 from .deliveries import CallbackDelivery
 from .messages import OfficialAccountMessage
 
@@ -22,6 +22,9 @@ class MessageRecall(MessageKeyed):
     """
 
     class Source(models.TextChoices):
+        """Who asked. Only a withdrawal callback comes from Tencent; the others are this app
+        calling Tencent's recall API, and ``requested_by`` names who asked, where known."""
+
         CALLBACK = "callback", _("withdrawal callback")
         ADMIN = "admin", _("admin")
         API = "api", _("REST API")
@@ -29,6 +32,9 @@ class MessageRecall(MessageKeyed):
         PYTHON = "python", _("Python")
 
     class Result(models.TextChoices):
+        """What the recall did to this MsgKey. ``unknown``: Tencent did not answer in time, so
+        the message may or may not be recalled; ``not_stored``: a withdrawal that came first."""
+
         RECALLED = "recalled", _("recalled")
         ALREADY_RECALLED = "already_recalled", _("already recalled")
         NOT_STORED = "not_stored", _("not stored (yet)")
@@ -56,7 +62,7 @@ class MessageRecall(MessageKeyed):
         indexes = (
             # A new message looks for a withdrawal that came before it: a rare row, found fast.
             models.Index(
-                fields=("sdk_app_id", "official_account", "msg_key"),
+                fields=MESSAGE_KEY,
                 condition=models.Q(result="not_stored", applied_at__isnull=True),
                 name="officialaccount_recall_pending",
             ),

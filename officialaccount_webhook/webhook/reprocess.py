@@ -25,18 +25,19 @@ from .inbound import InboundRequest
 from .ingest import apply_withdrawal, new_message, schedule_new_message
 from .query import CallbackQuery
 from .store import store_message
+from .tally import StoreTally
 from .wire import CallbackError
 
 Outcome = CallbackDelivery.Outcome
 
 
 @dataclass
-class ReprocessReport:
-    stored: int = 0
-    duplicates: int = 0
+class ReprocessReport(StoreTally):
+    """What reprocessing did besides storing messages (``StoreTally``)."""
+
     withdrawals: int = 0
     handed_on: int = 0
-    pruned: int = 0
+    """Other products' callbacks after all (the record named no command)."""
     still_refused: list[str] = field(default_factory=list)
     """``delivery <pk>: <reason>`` for each record the current parser still refuses."""
     stranded_recalls: int = 0
@@ -100,11 +101,9 @@ def _reprocess_one(pk: int, report: ReprocessReport, *, include_pruned: bool) ->
                     using, new_message(delivery.sdk_app_id, event, request), None
                 )
                 delivery.message = result.message
+                report.count_stored(result.is_new)
                 if result.is_new:
-                    report.stored += 1
                     schedule_new_message(using, result)
-                else:
-                    report.duplicates += 1
         elif isinstance(event, MessageWithdrawal):
             apply_withdrawal(using, delivery.sdk_app_id, event, delivery)
             report.withdrawals += 1

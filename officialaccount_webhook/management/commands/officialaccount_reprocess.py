@@ -37,7 +37,7 @@ class Command(BaseCommand):
             deliveries = deliveries.filter(received_at__gte=options["since"])
         report = reprocess(deliveries, include_pruned=options["include_pruned"])
         self.stdout.write(
-            f"Stored {report.stored} new message(s); {report.duplicates} were stored already; "
+            f"Stored {report.stored} new message(s); {report.already_stored} were stored already; "
             f"{report.withdrawals} withdrawal(s) and {report.handed_on} other callback(s) "
             f"applied; {report.pruned} pruned message(s) not stored again; "
             f"{report.stranded_recalls} message(s) recalled by a withdrawal that came first."
