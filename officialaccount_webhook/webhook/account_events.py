@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from . import fields
-from .wire import MAX_ACCOUNT_LENGTH, MalformedCallback, wrong_type
+from .wire import MAX_ACCOUNT_LENGTH, MalformedCallback
 
 AFTER_CREATE = "OfficialAccount.CallbackAfterCreateOfficialAccount"
 AFTER_INFO_CHANGED = "OfficialAccount.CallbackAfterOfficialAccountInfoChanged"
@@ -98,26 +98,13 @@ class SubscriberEvent:
     @classmethod
     def from_payload(cls, command: str, payload: dict[str, Any]) -> SubscriberEvent:
         repairs: fields.Repairs = []
-        items = fields.required(payload, "SubscribeAccountList")
-        if not isinstance(items, list):
-            raise wrong_type("SubscribeAccountList", "an array", items)
-        accounts = []
-        for index, item in enumerate(items):
-            if not isinstance(item, dict):
-                raise wrong_type(f"SubscribeAccountList[{index}]", "an object", item)
-            accounts.append(
-                fields.required_id(
-                    item,
-                    "Subscriber_Account",
-                    MAX_ACCOUNT_LENGTH,
-                    f"SubscribeAccountList[{index}].",
-                )
-            )
         return cls(
             command=command,
             official_account=fields.required_id(payload, "Official_Account", MAX_ACCOUNT_LENGTH),
             operator_account=fields.optional_text(payload, "Operator_Account", repairs),
-            subscriber_accounts=tuple(dict.fromkeys(accounts)),
+            subscriber_accounts=fields.id_list(
+                payload, "SubscribeAccountList", "Subscriber_Account", MAX_ACCOUNT_LENGTH
+            ),
             subscribed=command == AFTER_ADD_SUBSCRIBER,
             event_time=fields.timestamp(payload, "EventTime", 1000, repairs),
             payload=payload,

@@ -50,6 +50,20 @@ def required_id(payload: Mapping[str, Any], name: str, max_length: int, prefix: 
     return value
 
 
+def id_list(payload: Mapping[str, Any], name: str, key: str, max_length: int) -> tuple[str, ...]:
+    """The IDs of a required array of objects, ``[{key: id}, ...]`` (``WithdrawMsgList``,
+    ``SubscribeAccountList``), each once, in order; the refusal names the item at fault."""
+    items = required(payload, name)
+    if not isinstance(items, list):
+        raise wrong_type(name, "an array", items)
+    ids = []
+    for index, item in enumerate(items):
+        if not isinstance(item, dict):
+            raise wrong_type(f"{name}[{index}]", "an object", item)
+        ids.append(required_id(item, key, max_length, f"{name}[{index}]."))
+    return tuple(dict.fromkeys(ids))
+
+
 def integer(value: Any, name: str, repairs: Repairs) -> int:
     """An integer, or a decimal string of one (noted)."""
     if isinstance(value, str) and _DECIMAL.fullmatch(value):
