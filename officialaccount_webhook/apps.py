@@ -15,6 +15,9 @@ class OfficialAccountWebhookConfig(AppConfig):
         from . import checks  # noqa: F401  (registers the system checks)
         from .checks_webhook import log_unsigned_apps
         from .conf import get_settings
+        from .log import install_fields
+
+        install_fields()  # the callback's fields on every log record of the app
 
         if OfficialAccountWebhookConfig.unsigned_apps_logged:
             return

@@ -46,7 +46,47 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]
         *_check_rest(conf),
         *_check_spool(conf),
         *_check_signal_mode(conf),
+        *_check_moderation(conf),
     ]
+
+
+# Tencent waits 2 s for a before-callback's answer; storing the callback needs some of it.
+MAX_SENSIBLE_MODERATION_BUDGET = 1.8
+
+
+def _check_moderation(conf: WebhookSettings) -> list[CheckMessage]:
+    from django.utils.module_loading import import_string
+
+    messages: list[CheckMessage] = []
+    for command, paths in conf.moderation.hooks.items():
+        for path in paths:
+            try:
+                hook = import_string(path)
+            except ImportError as exc:
+                problem = f"cannot be imported ({exc})"
+            else:
+                problem = "" if callable(hook) else "is not callable"
+            if problem:
+                messages.append(
+                    Error(
+                        f"{SETTINGS_NAME}['MODERATION_HOOKS'][{command!r}]: {path} {problem}: "
+                        f"every {command} callback would be answered by the fallback.",
+                        hint="Fix the dotted path, or remove it.",
+                        id="officialaccount_webhook.E004",
+                    )
+                )
+    if conf.moderation.budget > MAX_SENSIBLE_MODERATION_BUDGET:
+        messages.append(
+            Warning(
+                f"{SETTINGS_NAME}['MODERATION_BUDGET'] is {conf.moderation.budget:g} s: Tencent "
+                "waits 2 s for a before-callback's answer, and storing the callback needs time "
+                "too, so a slow hook can make the answer late (Tencent then applies its own "
+                "timeout policy).",
+                hint=f"Keep it at {MAX_SENSIBLE_MODERATION_BUDGET:g} s or less (1.5 by default).",
+                id="officialaccount_webhook.W015",
+            )
+        )
+    return messages
 
 
 def _check_rest(conf: WebhookSettings) -> list[CheckMessage]:

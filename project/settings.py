@@ -189,6 +189,15 @@ OFFICIALACCOUNT_WEBHOOK = {
         else {}
     ),
 }
+# Moderation (docs/moderation.md): the keyword hook refuses messages holding any of these words
+# (comma-separated), besides the keyword rules kept in the admin. Unset: no hook runs.
+if _blocked_words := _env_list("OFFICIALACCOUNT_BLOCKED_WORDS"):
+    OFFICIALACCOUNT_WEBHOOK["MODERATION_BLOCKED_WORDS"] = _blocked_words
+    OFFICIALACCOUNT_WEBHOOK["MODERATION_HOOKS"] = {
+        "OfficialAccount.CallbackBeforeSendMsg": [
+            "officialaccount_webhook.moderation.keywords.refuse_keywords"
+        ],
+    }
 
 # runserver logs every request line, and Tencent's request lines carry the Sign: redact it.
 LOGGING = {

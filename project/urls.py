@@ -3,6 +3,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView
 
 from officialaccount_webhook.api.permissions import CanViewMessages
+from officialaccount_webhook.ops import metrics
 from officialaccount_webhook.views import CallbackView
 
 urlpatterns = [
@@ -20,3 +21,9 @@ urlpatterns = [
         name="schema",
     ),
 ]
+
+# Prometheus metrics, when the metrics extra (prometheus-client) is installed. Public here, like
+# the health endpoint's status: nothing in them is secret, but keep them on an internal network
+# (docs/operations.md).
+if metrics.available():
+    urlpatterns.append(path("metrics", metrics.metrics_view, name="metrics"))

@@ -1,6 +1,7 @@
 """gunicorn started in the repository's root, so that it reads gunicorn.conf.py, serving the
 example project on the test database: for tests/test_gunicorn_logs.py,
-tests/test_slow_clients.py and tests/test_hardening_webhook.py."""
+tests/test_slow_clients.py, tests/test_hardening_webhook.py and tests/test_metrics.py; and
+uvicorn the same way, for tests/test_asgi_contract.py and tests/test_scale_out.py."""
 
 from __future__ import annotations
 
@@ -64,8 +65,33 @@ def gunicorn(
     """gunicorn with ``arguments``, from the repository's root; yields its port once it
     accepts connections, and stops it (SIGTERM, then waits) on the way out."""
     port = free_port()
+    command = ["-m", "gunicorn", *arguments, "--bind", f"127.0.0.1:{port}"]
+    with serving(command, port, environment, stdout=stdout, stderr=stderr):
+        yield port
+
+
+@contextmanager
+def uvicorn(arguments: tuple[str, ...], environment: dict[str, str]) -> Iterator[int]:
+    """uvicorn, another ASGI server, as :func:`gunicorn` runs gunicorn."""
+    port = free_port()
+    command = ["-m", "uvicorn", *arguments, "--host", "127.0.0.1", "--port", str(port)]
+    with serving(command, port, environment):
+        yield port
+
+
+@contextmanager
+def serving(
+    command: list[str],
+    port: int,
+    environment: dict[str, str],
+    *,
+    stdout: IO[bytes] | None = None,
+    stderr: IO[bytes] | None = None,
+) -> Iterator[None]:
+    """``python command`` from the repository's root, until it accepts connections on
+    ``port``; stopped (SIGTERM, then waits) on the way out."""
     process = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", *arguments, "--bind", f"127.0.0.1:{port}"],
+        [sys.executable, *command],
         cwd=ROOT,
         env=environment,
         stdout=stdout,
@@ -78,10 +104,10 @@ def gunicorn(
                 socket.create_connection(("127.0.0.1", port), timeout=1).close()
                 break
             except OSError:
-                assert process.poll() is None, "gunicorn exited"
-                assert time.monotonic() < deadline, "gunicorn did not start listening"
+                assert process.poll() is None, f"{command[1]} exited"
+                assert time.monotonic() < deadline, f"{command[1]} did not start listening"
                 time.sleep(0.1)
-        yield port
+        yield
     finally:
         process.terminate()
         process.wait(timeout=30)

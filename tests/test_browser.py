@@ -56,14 +56,15 @@ def deliver(base_url: str, body: dict[str, Any], **query: Any) -> None:
 
 
 @contextmanager
-def browser_page() -> Iterator[Any]:
+def browser_page(folder: Path = SCREENSHOTS) -> Iterator[Any]:
     """A Chromium page. Open it after the test's own database work: Playwright's sync API runs
-    an event loop in this thread, where Django would refuse ORM calls."""
+    an event loop in this thread, where Django would refuse ORM calls. ``folder`` is where the
+    test's screenshots go (another test's folder is left alone)."""
     from playwright.sync_api import sync_playwright
 
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    folder.mkdir(parents=True, exist_ok=True)
     # Emptied first, so that what the test finds there afterwards is what this run took.
-    for old in SCREENSHOTS.glob("*.png"):
+    for old in folder.glob("*.png"):
         old.unlink()
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)

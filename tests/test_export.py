@@ -11,13 +11,18 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.contrib.auth.models import Permission, User
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db.models import QuerySet
+from django.http import StreamingHttpResponse
+from django.test import Client
+from django.urls import reverse
 
 from officialaccount_webhook.export import formats
-from officialaccount_webhook.models import OfficialAccountMessage
+from officialaccount_webhook.models import AppGrant, OfficialAccountMessage
 from tests.conftest import PostCallback, element_samples, sample
+from tests.settings import SIGNED_APP, UNSIGNED_APP
 
 pytestmark = pytest.mark.django_db
 
@@ -128,3 +133,61 @@ def test_rows_are_read_in_chunks_and_written_as_they_come(
     assert asked == [formats.CHUNK_SIZE]
     with pytest.raises(ValueError, match="unknown export format"):
         formats.export(OfficialAccountMessage.objects.all(), "xml")
+
+
+# ------------------------------------------------------------------ the admin's actions
+
+MESSAGES = "admin:officialaccount_webhook_officialaccountmessage_changelist"
+
+
+def admin_export(client: Client, action: str, data: dict[str, Any], query: str = "") -> Any:
+    return client.post(f"{reverse(MESSAGES)}{query}", {"action": action, **data})
+
+
+def streamed(response: Any) -> str:
+    assert isinstance(response, StreamingHttpResponse)
+    return b"".join(response.streaming_content).decode()
+
+
+def test_admin_exports_the_selected_messages(stored: None, admin_client: Client) -> None:
+    chosen = list(OfficialAccountMessage.objects.order_by("id").values_list("pk", flat=True)[:3])
+    response = admin_export(admin_client, "export_csv", {"_selected_action": chosen})
+    assert response["Content-Disposition"].startswith('attachment; filename="messages-')
+    assert response["Content-Type"] == "text/csv; charset=utf-8"
+    assert len(csv_rows(streamed(response))) == 3
+
+
+def test_admin_exports_everything_the_filtered_list_shows(
+    stored: None, admin_client: Client
+) -> None:
+    """ "Select all" on a filtered list: the action gets the whole filtered queryset."""
+    one = OfficialAccountMessage.objects.order_by("id").values_list("pk", flat=True)[:1]
+    response = admin_export(
+        admin_client,
+        "export_jsonl",
+        {"_selected_action": list(one), "select_across": "1"},
+        "?element_type=TIMImageElem",
+    )
+    lines = [json.loads(line) for line in streamed(response).splitlines()]
+    assert len(lines) == OfficialAccountMessage.objects.with_element_type("TIMImageElem").count()
+    assert lines
+
+
+def test_admin_export_stays_within_the_users_apps(stored: None) -> None:
+    other = OfficialAccountMessage.objects.first()
+    assert other is not None
+    other.pk, other.sdk_app_id, other.msg_key = None, UNSIGNED_APP, "other-app-key"
+    other.save()
+    viewer = User.objects.create_user("scoped", password="pw", is_staff=True)
+    viewer.user_permissions.add(Permission.objects.get(codename="view_officialaccountmessage"))
+    AppGrant.objects.create(sdk_app_id=SIGNED_APP, user=viewer)
+    client = Client()
+    client.force_login(viewer)
+    everything = list(OfficialAccountMessage.objects.values_list("pk", flat=True))
+    response = admin_export(
+        client, "export_csv", {"_selected_action": everything, "select_across": "1"}
+    )
+    exported = csv_rows(streamed(response))
+    # Every row of the user's app, none of the other's, whatever was posted.
+    assert {row["sdk_app_id"] for row in exported} == {str(SIGNED_APP)}
+    assert len(exported) == OfficialAccountMessage.objects.filter(sdk_app_id=SIGNED_APP).count()

@@ -14,8 +14,9 @@ from officialaccount_webhook.models import CallbackDelivery, OfficialAccount, Of
 from officialaccount_webhook.webhook import store_pg
 from officialaccount_webhook.webhook.events import parse_event
 from officialaccount_webhook.webhook.inbound import InboundRequest
-from officialaccount_webhook.webhook.ingest import new_delivery, new_message
+from officialaccount_webhook.webhook.ingest import new_message
 from officialaccount_webhook.webhook.query import CallbackQuery
+from officialaccount_webhook.webhook.records import new_delivery
 from officialaccount_webhook.webhook.wire import AFTER_SEND_MSG
 from tests.conftest import callback_query, element_samples, sample
 

@@ -428,9 +428,7 @@ def test_methods_other_than_post(db: None, client: Client, method: str) -> None:
     "command",
     [
         "Group.CallbackAfterSendMsg",
-        "OfficialAccount.CallbackBeforeAddSubscriber",
-        "OfficialAccount.CallbackBeforeSendMsg",
-        "OfficialAccount.CallbackBeforeCreateOfficialAccount",
+        # The "before" commands are moderation's now: tests/test_moderation.py.
         "State.StateChange",
     ],
 )

@@ -101,7 +101,7 @@ def apply_account_change(
         updates.update(is_full=True, full_at=event_time)
         if not account.is_full:
             signalled = "full"
-    return _save(using, account, updates, signalled, event_time)
+    return save_changes(using, account, updates, signalled, event_time)
 
 
 def _created(account: OfficialAccount, event_time: datetime) -> dict[str, object]:
@@ -120,13 +120,15 @@ def _is_newer(event_time: datetime, *moments: datetime | None) -> bool:
     return all(moment is None or event_time > moment for moment in moments)
 
 
-def _save(
+def save_changes(
     using: str,
     account: OfficialAccount,
     updates: Mapping[str, object],
     signalled: str | None,
-    event_time: datetime | None,
+    event_time: datetime | None = None,
 ) -> bool:
+    """Write ``updates`` to ``account`` (only those columns) and schedule ``account_changed``
+    for ``signalled``, if given; True if anything was written."""
     for name, value in updates.items():
         setattr(account, name, value)
     if updates:
@@ -252,4 +254,4 @@ def _recount(
         updates["removal_event_time"] = at
         if account.is_full and _is_newer(at, account.full_at):
             updates["is_full"] = False  # a place became free
-    _save(using, account, updates, None, None)
+    save_changes(using, account, updates, None, None)

@@ -13,6 +13,7 @@ from ..models import CallbackDelivery
 from . import detail, history
 from .base import ReadOnlyAdmin
 from .filters import CommandFilter, StatusCodeFilter
+from .moderation import decision_block
 
 
 @admin.register(CallbackDelivery)
@@ -37,11 +38,18 @@ class CallbackDeliveryAdmin(ReadOnlyAdmin):
         "query_string",
         "message_link",
         "withdrawal",
+        "moderation_summary",
         "body_json",
         "refused_body",
         "reprocessed_at",
     )
-    readonly_fields = ("message_link", "withdrawal", "body_json", "refused_body")
+    readonly_fields = (
+        "message_link",
+        "withdrawal",
+        "moderation_summary",
+        "body_json",
+        "refused_body",
+    )
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[CallbackDelivery]:
         # The list shows the message's MsgKey only: no need for its body.
@@ -71,6 +79,10 @@ class CallbackDeliveryAdmin(ReadOnlyAdmin):
         if delivery.outcome != CallbackDelivery.Outcome.WITHDRAWAL:
             return "-"
         return history.recall_table(delivery.recalls.all())
+
+    @admin.display(description=_("moderation"))
+    def moderation_summary(self, delivery: CallbackDelivery) -> str:
+        return decision_block(delivery)
 
     @admin.display(description=_("body"))
     def body_json(self, delivery: CallbackDelivery) -> str:

@@ -13,7 +13,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from ..models import OfficialAccountMessage
-from . import detail, history
+from . import accounts, detail, history
 from .base import ReadOnlyAdmin, json_block
 from .budget import within_budget
 from .chart import volume_chart
@@ -23,6 +23,7 @@ from .filters import (
     RecalledFilter,
     SdkAppIdFilter,
 )
+from .export import export_csv, export_jsonl
 from .recall import check_recall_again, recall_selected
 from .rendering import pretty_json
 
@@ -31,7 +32,7 @@ from .rendering import pretty_json
 class OfficialAccountMessageAdmin(ReadOnlyAdmin):
     list_display = (
         "msg_time",
-        "official_account",
+        "account",
         "msg_key",
         "preview",
         "online_only",
@@ -53,13 +54,13 @@ class OfficialAccountMessageAdmin(ReadOnlyAdmin):
     allowed_lookups = frozenset({"online_only__exact"})
     # Sorting by a column without an index would sort a million rows for every page.
     sortable_by = ("msg_time",)
-    actions = (recall_selected, check_recall_again)
+    actions = (recall_selected, check_recall_again, export_csv, export_jsonl)
     fieldsets = (
         (
             None,
             {
                 "fields": (
-                    "official_account",
+                    "account",
                     "msg_key",
                     "msg_time",
                     "content",
@@ -100,6 +101,7 @@ class OfficialAccountMessageAdmin(ReadOnlyAdmin):
         (_("Raw JSON"), {"classes": ("collapse",), "fields": ("raw_body", "raw_extra")}),
     )
     readonly_fields = (
+        "account",
         "content",
         "cloud_custom_data_pretty",
         "deliveries",
@@ -114,7 +116,11 @@ class OfficialAccountMessageAdmin(ReadOnlyAdmin):
         context["volume_chart"] = volume_chart(changelist.queryset)
 
     def get_changelist(self, request: HttpRequest, **kwargs: Any) -> type[ChangeList]:
-        return detail.HeadsChangeList
+        return accounts.MessagesChangeList  # the first elements, and the accounts' names
+
+    @admin.display(description=_("official account"))
+    def account(self, message: OfficialAccountMessage) -> str:
+        return accounts.named_account(message)  # its name beside it
 
     @admin.display(description=_("content"))
     def preview(self, message: OfficialAccountMessage) -> str:

@@ -5,6 +5,7 @@ from django.urls import path
 from rest_framework.routers import SimpleRouter
 
 from .accounts import AccountSubscriberViewSet, AccountViewSet
+from .send import SendView
 from .views import MessageViewSet, RecallCheckView, RecallView
 
 app_name = "officialaccount_webhook_api"
@@ -17,6 +18,7 @@ urlpatterns = [
     *router.urls,
     path("recall/", RecallView.as_view(), name="recall"),
     path("recall/check/", RecallCheckView.as_view(), name="recall-check"),
+    path("send/", SendView.as_view(), name="send"),
     path(
         "accounts/<str:account_pk>/subscribers/",
         AccountSubscriberViewSet.as_view({"get": "list"}),

@@ -13,7 +13,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 from ..values import parse_sdk_app_id
 from . import schema
-from .schema import RestSettings, TencentApp, WebhookSettings
+from .schema import ModerationSettings, RestSettings, TencentApp, WebhookSettings
 
 
 def parse_settings(raw: object) -> WebhookSettings:
@@ -68,6 +68,8 @@ def parse_settings(raw: object) -> WebhookSettings:
             raw, "RECALL_TIME_BUDGET", schema.DEFAULT_RECALL_TIME_BUDGET
         ),
         require_app_grants=_bool_setting(raw, "REQUIRE_APP_GRANTS", False),
+        health_token=_string(raw, "HEALTH_TOKEN", "", ""),
+        moderation=_moderation(raw),
         rest=RestSettings(
             rate_limit=_positive_number(raw, "REST_RATE_LIMIT", schema.DEFAULT_REST_RATE_LIMIT),
             connect_timeout=_positive_number(
@@ -82,6 +84,54 @@ def parse_settings(raw: object) -> WebhookSettings:
             ),
         ),
     )
+
+
+def _moderation(raw: Mapping[str, Any]) -> ModerationSettings:
+    # Imported here: the moderation package reads these settings, so it loads after them.
+    from ..elements import KNOWN_TYPES
+    from ..moderation.commands import BEFORE_COMMANDS
+
+    hooks_raw = raw.get("MODERATION_HOOKS", {})
+    if not isinstance(hooks_raw, Mapping):
+        raise _error("['MODERATION_HOOKS']", "must be a dict of before-command to dotted paths")
+    hooks = {}
+    for command, paths in hooks_raw.items():
+        where = f"['MODERATION_HOOKS'][{command!r}]"
+        if command not in BEFORE_COMMANDS:
+            raise _error(where, f"is not a before-command; known: {', '.join(BEFORE_COMMANDS)}")
+        hooks[command] = _strings(paths, where, "dotted paths of hook functions")
+    fallback = raw.get("MODERATION_FALLBACK", "allow")
+    if fallback not in schema.MODERATION_FALLBACKS:
+        raise _error("['MODERATION_FALLBACK']", f"must be 'allow' or 'refuse', not {fallback!r}")
+    types = raw.get("MODERATION_ELEMENT_TYPES")
+    element_types = None
+    if types is not None:
+        element_types = _strings(types, "['MODERATION_ELEMENT_TYPES']", "MsgTypes")
+        if unknown := sorted(set(element_types) - set(KNOWN_TYPES)):
+            raise _error("['MODERATION_ELEMENT_TYPES']", f"unknown MsgType(s) {unknown}")
+    return ModerationSettings(
+        hooks=hooks,
+        budget=_positive_number(raw, "MODERATION_BUDGET", schema.DEFAULT_MODERATION_BUDGET),
+        fallback=str(fallback),
+        dry_run=_bool_setting(raw, "MODERATION_DRY_RUN", False),
+        workers=_int_setting(raw, "MODERATION_WORKERS", schema.DEFAULT_MODERATION_WORKERS, 1),
+        blocked_words=_strings(
+            raw.get("MODERATION_BLOCKED_WORDS", ()), "['MODERATION_BLOCKED_WORDS']", "words"
+        ),
+        max_message_bytes=_int_setting(
+            raw, "MODERATION_MAX_MESSAGE_BYTES", schema.DEFAULT_MODERATION_MAX_MESSAGE_BYTES, 1
+        ),
+        element_types=element_types,
+    )
+
+
+def _strings(value: object, where: str, what: str) -> tuple[str, ...]:
+    # A bare string is the likeliest slip: iterating it would make every character an item.
+    if isinstance(value, str) or not isinstance(value, list | tuple):
+        raise _error(where, f"must be a list of {what}")
+    if not all(isinstance(item, str) and item.strip() for item in value):
+        raise _error(where, "must hold only non-empty strings")
+    return tuple(value)
 
 
 def _parse_app(key: object, raw: object) -> TencentApp:

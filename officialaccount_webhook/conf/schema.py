@@ -51,6 +51,16 @@ SIGNAL_MODES = (SIGNAL_MODE_ON_COMMIT, SIGNAL_MODE_TASK)
 # The Tasks framework's own defaults (DEFAULT_TASK_BACKEND_ALIAS, DEFAULT_TASK_QUEUE_NAME).
 DEFAULT_TASK_BACKEND = "default"
 DEFAULT_TASK_QUEUE = "default"
+# Tencent waits 2 s for a "before" callback's answer (protocol notes 1.4) and cannot be asked to
+# wait longer: the hooks share 1.5 s, which leaves room to store the callback and answer.
+DEFAULT_MODERATION_BUDGET = 1.5
+MODERATION_FALLBACKS = ("allow", "refuse")
+# How many hooks may run at once in one process, stuck ones included: a hook that never returns
+# keeps its thread, so this also bounds how many can be stuck before the fallback answers alone.
+DEFAULT_MODERATION_WORKERS = 8
+# Tencent's limit on a message (protocol notes 4), as the size hook counts it: the bytes of the
+# MsgBody's compact JSON [inferred: Tencent does not say how it counts].
+DEFAULT_MODERATION_MAX_MESSAGE_BYTES = 12 * 1024
 
 TOP_LEVEL_KEYS = frozenset(
     {
@@ -76,6 +86,15 @@ TOP_LEVEL_KEYS = frozenset(
         "DETAIL_MAX_ELEMENTS",
         "RECALL_TIME_BUDGET",
         "REQUIRE_APP_GRANTS",
+        "HEALTH_TOKEN",
+        "MODERATION_HOOKS",
+        "MODERATION_BUDGET",
+        "MODERATION_FALLBACK",
+        "MODERATION_DRY_RUN",
+        "MODERATION_WORKERS",
+        "MODERATION_BLOCKED_WORDS",
+        "MODERATION_MAX_MESSAGE_BYTES",
+        "MODERATION_ELEMENT_TYPES",
     }
 )
 APP_KEYS = frozenset(
@@ -124,6 +143,25 @@ class RestSettings:
 
 
 @dataclass(frozen=True)
+class ModerationSettings:
+    """The hooks that answer Tencent's "before" callbacks (docs/moderation.md)."""
+
+    hooks: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    """Dotted paths of hook functions, by before-command, in the order they run."""
+    budget: float = DEFAULT_MODERATION_BUDGET
+    fallback: str = "allow"
+    """What answers when a hook raises, overruns or finds no free worker."""
+    dry_run: bool = False
+    """Hooks decide and are recorded, and every answer allows."""
+    workers: int = DEFAULT_MODERATION_WORKERS
+    blocked_words: tuple[str, ...] = ()
+    """Words the keyword hook refuses besides the database's rules."""
+    max_message_bytes: int = DEFAULT_MODERATION_MAX_MESSAGE_BYTES
+    element_types: tuple[str, ...] | None = None
+    """The MsgTypes the element hook lets through; None: every type Tencent documents."""
+
+
+@dataclass(frozen=True)
 class WebhookSettings:
     apps: Mapping[int, TencentApp]
     request_time_skew: int = DEFAULT_REQUEST_TIME_SKEW
@@ -149,3 +187,7 @@ class WebhookSettings:
     recall_time_budget: float = DEFAULT_RECALL_TIME_BUDGET
     require_app_grants: bool = False
     """True: a staff user or API client with no app grant sees no app (superusers see all)."""
+    health_token: str = field(default="", repr=False)
+    """A bearer token that shows the health endpoint's details to a monitor (staff see them
+    when signed in); empty: staff only."""
+    moderation: ModerationSettings = ModerationSettings()

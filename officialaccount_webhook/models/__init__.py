@@ -5,18 +5,25 @@ from .access import AppGrant
 from .accounts import OfficialAccount, OfficialAccountQuerySet, OfficialAccountSubscriber
 from .deliveries import CallbackDelivery
 from .messages import OfficialAccountMessage, OfficialAccountMessageQuerySet, derived_columns
+from .moderation import DenyListEntry, KeywordRule, ModerationDecision
 from .recalls import MessageRecall
+from .sending import ScheduledSend, SendIdempotencyKey
 from .tombstones import PrunedMessage
 
 __all__ = [
     "AppGrant",
     "CallbackDelivery",
+    "DenyListEntry",
+    "KeywordRule",
     "MessageRecall",
+    "ModerationDecision",
     "OfficialAccount",
     "OfficialAccountMessage",
     "OfficialAccountMessageQuerySet",
     "OfficialAccountQuerySet",
     "OfficialAccountSubscriber",
     "PrunedMessage",
+    "ScheduledSend",
+    "SendIdempotencyKey",
     "derived_columns",
 ]

@@ -27,7 +27,8 @@ class CallbackDelivery(models.Model):
 
     class Outcome(models.TextChoices):
         """What became of the request. ``applied`` and ``unchanged`` are for the account and
-        subscriber callbacks; of the refusals, only ``refused`` keeps the bytes, for
+        subscriber callbacks, ``moderated`` for the before-callbacks (the decision is on its
+        ``ModerationDecision``); of the refusals, only ``refused`` keeps the bytes, for
         officialaccount_reprocess."""
 
         ACCEPTED = "accepted", _("accepted")
@@ -35,6 +36,7 @@ class CallbackDelivery(models.Model):
         WITHDRAWAL = "withdrawal", _("withdrawal")
         APPLIED = "applied", _("applied to the accounts mirror")
         UNCHANGED = "unchanged", _("changed nothing (repeated or older)")
+        MODERATED = "moderated", _("answered by moderation")
         OTHER_COMMAND = "other_command", _("other command")
         REFUSED = "refused", _("refused, body kept")
         REJECTED = "rejected", _("rejected")

@@ -199,6 +199,18 @@ class OfficialAccountMessage(MessageKeyed):
         editable=False,
         help_text=_("The message's readable text, from msg_body, for search."),
     )
+    sent_by = note(
+        _("sent by"),
+        max_length=REQUESTED_BY_LENGTH,
+        # Also the database's own default: a web worker of the previous version, which does
+        # not know the column, can still insert while a rolling deploy is under way.
+        db_default="",
+        help_text=_(
+            "Who sent it from this app, e.g. admin:alice, api:deploy or command; empty for a "
+            "message sent elsewhere."
+        ),
+    )
+    sent_at = moment(_("sent at"), _("When this app sent it (Tencent's answer came)."))
     element_types = note(
         _("element types"),
         max_length=ELEMENT_TYPES_LENGTH,
@@ -242,6 +254,7 @@ class OfficialAccountMessage(MessageKeyed):
         )
         permissions = (
             ("recall_officialaccountmessage", _("Can recall official-account messages")),
+            ("send_officialaccountmessage", _("Can send official-account messages")),
         )
 
     def __str__(self) -> str:

@@ -20,6 +20,7 @@ from django.dispatch import Signal
 from django.utils import timezone
 
 from ..models import CallbackDelivery, OfficialAccount, OfficialAccountMessage
+from ..ops import metrics
 from ..signals import (
     account_changed,
     callback_received,
@@ -142,6 +143,7 @@ def _send(name: str, **kwargs: Any) -> list[str]:
                 result,
                 _subject(kwargs),
             )
+            metrics.receiver_failed(name)
             formatted = "".join(traceback.format_exception(result)).rstrip()
             failures.append(f"{receiver_name}: {formatted}")
     return failures

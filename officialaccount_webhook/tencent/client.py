@@ -7,7 +7,8 @@ It composes the rest of this package: the HTTP layer with its timeouts and size 
 over HTTPS, or ``API_BASE_URL``) and query, bounded retries of idempotent calls on transport
 errors, 5xx, 429 and Tencent's rate-limit and timeout codes, after exponential backoff with
 full jitter or the server's Retry-After (:mod:`.retries`), and the clients' registry. The API
-calls live in one module per family (:mod:`.messages`).
+calls live in one module per family (:mod:`.messages`, :mod:`.accounts`,
+:mod:`.subscribers`), exposed as the client's methods.
 
 Secrets (the key, the UserSig) are never logged, put in an exception, or shown by ``repr``.
 """
@@ -19,7 +20,7 @@ import logging
 import secrets
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote_plus, urlsplit
@@ -28,19 +29,25 @@ from django.core.exceptions import ImproperlyConfigured
 from django.views.decorators.debug import sensitive_variables
 
 from ..conf import RestSettings, TencentApp, get_settings
+from ..ops import metrics
 from ..redaction import REDACTED
 from . import messages
+from .accounts import AccountsApi
 from .budget import TimeBudget
-from .errors import TencentApiError, TencentChatError, TencentTransportError
+from .errors import TencentChatError, TencentTransportError, api_error
 from .ratelimit import RateLimiter
 from .replies import error_code, error_info
 from .retries import RETRYABLE_CODES, retry_delay
+from .sending import SendingApi
+from .subscribers import SubscribersApi
 from .transport import Transport, budget_spent
 from .usersig import UserSigCache
 
 logger = logging.getLogger(__name__)
 
-# Documented data-center domains (protocol notes 5.1). API_BASE_URL covers any other.
+# Documented data-center domains (protocol notes 5.1). API_BASE_URL covers any other. Mumbai
+# is on the 2024-02/06 copies of the REST pages (e.g. 1047/60758 of 2024-06-18); Tokyo on the
+# newest copies of the official-account pages (www.tencentcloud.com 1047/60755 and 60758).
 REGIONS = {
     "china": "console.tim.qq.com",
     "singapore": "adminapisgp.im.qcloud.com",
@@ -48,6 +55,7 @@ REGIONS = {
     "frankfurt": "adminapiger.im.qcloud.com",
     "silicon-valley": "adminapiusa.im.qcloud.com",
     "jakarta": "adminapiidn.im.qcloud.com",
+    "mumbai": "adminapiind.im.qcloud.com",
     "tokyo": "adminapijpn.im.qcloud.com",
 }
 
@@ -95,7 +103,7 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
-class TencentChatClient:
+class TencentChatClient(AccountsApi, SendingApi, SubscribersApi):
     """Calls Tencent Chat's REST API as one app's admin. Use :func:`client_for` to get one.
 
     ``clock`` is the wall clock (for the UserSig), ``monotonic`` the clock of the rate limit and
@@ -139,37 +147,9 @@ class TencentChatClient:
     def __exit__(self, *exc_info: object) -> None:
         self.close()
 
-    # The API families' calls, as methods.
-
-    def recall_official_account_messages(
-        self,
-        official_account: str,
-        msg_keys: Sequence[str],
-        reason: str = "",
-        *,
-        budget: TimeBudget | None = None,
-    ) -> messages.RecallReply:
-        return messages.recall_official_account_messages(
-            self, official_account, msg_keys, reason, budget=budget
-        )
-
-    def get_official_account_messages(
-        self,
-        official_account: str,
-        *,
-        last_msg_key: str = "",
-        count: int = 20,
-        with_recalled: bool = False,
-        budget: TimeBudget | None = None,
-    ) -> messages.HistoryPage:
-        return messages.get_official_account_messages(
-            self,
-            official_account,
-            last_msg_key=last_msg_key,
-            count=count,
-            with_recalled=with_recalled,
-            budget=budget,
-        )
+    # The message family's calls, as methods (the other families come from their mixins).
+    recall_official_account_messages = messages.recall_official_account_messages
+    get_official_account_messages = messages.get_official_account_messages
 
     def call(
         self,
@@ -183,8 +163,8 @@ class TencentChatClient:
         """POST ``body`` to ``v4/<service>/<command>``; return the reply if ``ErrorCode`` is 0.
 
         With a ``budget`` (:mod:`.budget`), attempts keep to what is left of it, and none starts
-        without time for an answer. Raises :class:`TencentApiError` or
-        :class:`TencentTransportError`.
+        without time for an answer. Raises :class:`TencentApiError` (the subclass of
+        :func:`.errors.api_error` for a documented code) or :class:`TencentTransportError`.
         """
         name = f"{service}/{command}"
         attempt = 0
@@ -203,9 +183,10 @@ class TencentChatClient:
                 retry = error.retryable
             else:
                 code = error_code(reply)
+                metrics.tencent_answered(name, code)
                 if code == 0:
                     return CallResult(reply=reply, uncertain=uncertain)
-                failure = TencentApiError(self._scrub(error_info(reply)), code)
+                failure = api_error(self._scrub(error_info(reply)), code)
                 if code == USERSIG_EXPIRED and not renewed_usersig:
                     # Refused before it did anything, so it is safe to repeat, idempotent or not.
                     logger.warning(

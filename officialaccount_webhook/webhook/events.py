@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from ..moderation.commands import BEFORE_COMMANDS
+from ..moderation.events import BeforeEvent, parse_before
 from . import fields
 from .account_events import ACCOUNT_CHANGES, SUBSCRIBER_COMMANDS, AccountEvent, SubscriberEvent
 from .wire import (
@@ -110,7 +112,9 @@ class OtherCallback:
     payload: dict[str, Any] = field(repr=False)
 
 
-CallbackEvent = SentMessage | MessageWithdrawal | AccountEvent | SubscriberEvent | OtherCallback
+CallbackEvent = (
+    SentMessage | MessageWithdrawal | AccountEvent | SubscriberEvent | BeforeEvent | OtherCallback
+)
 
 
 def parse_event(command: str, payload: dict[str, Any]) -> CallbackEvent:
@@ -122,4 +126,6 @@ def parse_event(command: str, payload: dict[str, Any]) -> CallbackEvent:
         return AccountEvent.from_payload(command, payload)
     if command in SUBSCRIBER_COMMANDS:
         return SubscriberEvent.from_payload(command, payload)
+    if command in BEFORE_COMMANDS:  # answered by moderation's hooks
+        return parse_before(command, payload)
     return OtherCallback(command=command, payload=payload)

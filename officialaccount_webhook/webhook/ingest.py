@@ -13,7 +13,7 @@ The transaction contract (docs/signals.md tells users the same):
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
 
 from django.db import router, transaction
 from django.utils import timezone
@@ -23,18 +23,18 @@ from ..accounts import mirror
 from ..conf import get_settings
 from ..messages import history
 from ..models import CallbackDelivery, OfficialAccountMessage, derived_columns
+from ..moderation import records as moderation_records
+from ..moderation.events import BeforeAddSubscriber, BeforeCreateAccount, BeforeEvent, BeforeSend
 from ..notify import schedule
 from .account_events import AccountEvent, SubscriberEvent
 from .events import CallbackEvent, MessageWithdrawal, OtherCallback, SentMessage
 from .inbound import InboundRequest
 from .query import CallbackQuery
+from .records import new_delivery
 from .store import StoreResult, store_message
-from .wire import MAX_COMMAND_LENGTH, OWN_COMMAND_PREFIX, CallbackError
 
 Outcome = CallbackDelivery.Outcome
 
-# Keeps a junk query string from bloating the delivery table; real ones are ~200 characters.
-MAX_STORED_QUERY_LENGTH = 2048
 # Stays under every backend's limit on query parameters.
 _IN_BATCH_SIZE = 500
 
@@ -48,6 +48,8 @@ def ingest(sdk_app_id: int, event: CallbackEvent, request: InboundRequest) -> Ca
         return withdraw(using, sdk_app_id, event, request)
     if isinstance(event, AccountEvent | SubscriberEvent):
         return _apply_to_mirror(using, sdk_app_id, event, request)
+    if isinstance(event, BeforeSend | BeforeAddSubscriber | BeforeCreateAccount):
+        return _moderated(using, sdk_app_id, event, request)
     return _hand_on(using, sdk_app_id, event, request)
 
 
@@ -64,32 +66,6 @@ def store_backfilled(sdk_app_id: int, event: SentMessage) -> bool:
     if result.is_new:
         schedule_new_message(using, result)
     return result.is_new
-
-
-def record_rejection(
-    request: InboundRequest, error: CallbackError, raw_body: bytes | None = None
-) -> CallbackDelivery:
-    """Record a refused request: without its body, or, for an authenticated callback of this
-    app's that could not become a message (``raw_body``), with it, for
-    ``officialaccount_reprocess``."""
-    delivery = new_delivery(
-        request,
-        command=request.query.command,
-        outcome=Outcome.REJECTED if raw_body is None else Outcome.REFUSED,
-        status_code=error.status_code,
-        sdk_app_id=request.query.sdk_app_id,
-        reason=error.info,
-    )
-    delivery.raw_body = raw_body
-    delivery.save(using=router.db_for_write(CallbackDelivery), force_insert=True)
-    return delivery
-
-
-def keeps_refused_body(request: InboundRequest) -> bool:
-    """Whether an authenticated callback that could not be parsed keeps its body: this app's
-    commands do (and one that names no command, which may be), another product's do not."""
-    command = request.query.command
-    return not command or command.startswith(OWN_COMMAND_PREFIX)
 
 
 def _store_sent(
@@ -114,15 +90,44 @@ def _apply_to_mirror(
     together, and the delivery says whether the callback changed anything."""
     with transaction.atomic(using=using):
         changed = mirror.apply_event(using, sdk_app_id, event)
-        delivery = new_delivery(
+        outcome = Outcome.APPLIED if changed else Outcome.UNCHANGED
+        return _record(using, sdk_app_id, event, request, outcome)
+
+
+def _moderated(
+    using: str, sdk_app_id: int, event: BeforeEvent, request: InboundRequest
+) -> CallbackDelivery:
+    """A before-callback: this app's command, so its body is kept, with the hooks' decision
+    beside it (``moderation.records``); both commit together."""
+    with transaction.atomic(using=using):
+        return _record(
+            using,
+            sdk_app_id,
+            event,
             request,
-            command=event.command,
-            outcome=Outcome.APPLIED if changed else Outcome.UNCHANGED,
-            sdk_app_id=sdk_app_id,
-            body=event.payload,
+            Outcome.MODERATED,
+            then=lambda delivery: moderation_records.record(using, delivery, event),
         )
-        delivery.save(using=using, force_insert=True)
-        schedule.callback_received(using, delivery)
+
+
+def _record(
+    using: str,
+    sdk_app_id: int,
+    event: MessageWithdrawal | AccountEvent | SubscriberEvent | BeforeEvent,
+    request: InboundRequest,
+    outcome: str,
+    then: Callable[[CallbackDelivery], object] | None = None,
+) -> CallbackDelivery:
+    """The delivery record of one of this app's callbacks, its body kept; ``then`` records what
+    the callback did, against it. Runs in the caller's transaction, and its signal waits for
+    that to commit."""
+    delivery = new_delivery(
+        request, command=event.command, outcome=outcome, sdk_app_id=sdk_app_id, body=event.payload
+    )
+    delivery.save(using=using, force_insert=True)
+    if then is not None:
+        then(delivery)
+    schedule.callback_received(using, delivery)
     return delivery
 
 
@@ -178,17 +183,14 @@ def withdraw(
     """A withdrawal callback: its delivery record, then what it did (``apply_withdrawal``)."""
     with transaction.atomic(using=using):
         mirror.ensure_account(using, sdk_app_id, event.official_account)
-        delivery = new_delivery(
+        return _record(
+            using,
+            sdk_app_id,
+            event,
             request,
-            command=event.command,
-            outcome=Outcome.WITHDRAWAL,
-            sdk_app_id=sdk_app_id,
-            body=event.payload,
+            Outcome.WITHDRAWAL,
+            then=lambda delivery: apply_withdrawal(using, sdk_app_id, event, delivery),
         )
-        delivery.save(using=using, force_insert=True)
-        apply_withdrawal(using, sdk_app_id, event, delivery)
-        schedule.callback_received(using, delivery)
-    return delivery
 
 
 def apply_withdrawal(
@@ -247,28 +249,3 @@ def _hand_on(
     delivery.save(using=using, force_insert=True)
     schedule.callback_received(using, delivery, event.payload)
     return delivery
-
-
-def new_delivery(
-    request: InboundRequest,
-    *,
-    command: str,
-    outcome: str,
-    sdk_app_id: int | None,
-    status_code: int = 200,
-    reason: str = "",
-    body: dict[str, Any] | None = None,
-) -> CallbackDelivery:
-    """The delivery record of ``request``, not saved yet."""
-    return CallbackDelivery(
-        command=command[:MAX_COMMAND_LENGTH],
-        outcome=outcome,
-        status_code=status_code,
-        sdk_app_id=sdk_app_id,
-        reason=reason,
-        query_string=request.query.redacted_query[:MAX_STORED_QUERY_LENGTH],
-        remote_addr=request.remote_addr,
-        received_at=request.received_at,
-        spool_record=request.spool_record,
-        body=body,
-    )

@@ -32,6 +32,7 @@ from pathlib import Path
 
 from django.db import DatabaseError, DataError, IntegrityError, InterfaceError, router
 
+from .. import log
 from ..conf import get_settings
 from ..log import redact_sign
 from ..messages import tombstones
@@ -59,7 +60,7 @@ def store_or_spool(sdk_app_id: int, event: CallbackEvent, inbound: InboundReques
     webhook answers those with a 500, so that Tencent's log shows a failure.
     """
     try:
-        ingest(sdk_app_id, event, inbound)
+        log.note(outcome=ingest(sdk_app_id, event, inbound).outcome)
     except (IntegrityError, DataError):
         raise
     except DatabaseError:
@@ -67,8 +68,10 @@ def store_or_spool(sdk_app_id: int, event: CallbackEvent, inbound: InboundReques
         # again: keep it on disk first.
         spool_dir = get_settings().spool_dir
         if spool_dir is None:
+            log.note(outcome="lost")
             logger.error("The database is unreachable and SPOOL_DIR is not set: callback lost")
             raise
+        log.note(outcome="spooled")
         _spool(spool_dir, sdk_app_id, event, inbound)
 
 
@@ -103,7 +106,11 @@ def drain(
     store_one = store or partial(store_spooled, include_pruned=include_pruned)
 
     def stored(callback: spool.SpooledCallback) -> object:
-        result = store_one(callback)
+        msg_key = callback.payload.get("MsgKey")
+        with log.callback_fields(
+            sdk_app_id=callback.sdk_app_id, command=callback.command, msg_key=msg_key
+        ):
+            result = store_one(callback)
         # Stored (or found stored): its failures are over. Failing to forget them must not fail
         # a stored record; a count left behind is never read again (its name is not reused).
         with contextlib.suppress(OSError):

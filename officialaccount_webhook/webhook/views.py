@@ -19,12 +19,16 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from .. import log
 from ..conf import get_settings
+from ..moderation.events import BeforeEvent
+from ..moderation.moderate import answer_body, decide
+from ..ops import metrics
 from .auth import AuthenticationFailed, authenticate
 from .body import parse_body, resolve_command
 from .events import parse_event
 from .inbound import InboundRequest, read_body
-from .ingest import keeps_refused_body, record_rejection
+from .records import keeps_refused_body, record_rejection
 from .spooling import store_or_spool
 from .wire import (
     CallbackError,
@@ -59,7 +63,8 @@ class CallbackView(APIView):
 
     * 200 OK: the callback was authenticated and well formed, and it is stored: a new or
       duplicate official-account message, a recall, or any other command handed on by the
-      ``callback_received`` signal. A "before" command gets ``ErrorCode`` 0, which allows it.
+      ``callback_received`` signal. A "before" command gets moderation's decision
+      (docs/moderation.md): ``ErrorCode`` 0 allows, 1 or the app's own code refuses, 2 discards.
     * 400 FAIL: the body is not a JSON object, a field is missing or of the wrong type, or the
       query string and the body name different commands. ``ErrorInfo`` names the field.
     * 403 FAIL: ``SdkAppid`` is missing or not configured, the source address is outside the
@@ -105,9 +110,15 @@ class CallbackView(APIView):
         view = super().as_view(**initkwargs)
         return login_not_required(transaction.non_atomic_requests(view))
 
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
+        # One scope per request for its log fields, its count and its time (ops.metrics).
+        with metrics.track_callback():
+            return super().dispatch(request, *args, **kwargs)
+
     def post(self, request: Request) -> HttpResponse | Response:
         conf = get_settings()
         inbound = InboundRequest.from_http(request._request, conf.trusted_proxies)
+        log.note(sdk_app_id=inbound.query.sdk_app_id, command=inbound.query.command)
         try:
             # The query string and the source address decide, before a byte of the body is
             # read: an unauthenticated request costs no read, no buffer, and no 413 that would
@@ -125,10 +136,13 @@ class CallbackView(APIView):
         try:
             payload = parse_body(body)
             event = parse_event(resolve_command(inbound.query.command, payload), payload)
+            log.note(command=event.command, msg_key=getattr(event, "msg_key", None))
         except CallbackError as error:
             # Authenticated, so Tencent's, and it will not come again: keep what it sent if it
             # is this app's to keep (docs/webhook.md), for officialaccount_reprocess.
             return _reject(inbound, error, body if keeps_refused_body(inbound) else None)
+        if isinstance(event, BeforeEvent):
+            return _moderated(app.sdk_app_id, decide(app, event), inbound)
         # What fails here is ours, not the request's: handle_exception answers it.
         store_or_spool(app.sdk_app_id, event, inbound)
         return HttpResponse(_SUCCESS_BODY, content_type=JSONRenderer.media_type)
@@ -153,6 +167,16 @@ class CallbackView(APIView):
         return _envelope_response(error.status_code, error.info)
 
 
+def _moderated(sdk_app_id: int, event: BeforeEvent, inbound: InboundRequest) -> HttpResponse:
+    """A before-callback, decided by moderation's hooks: stored with its decision, and answered
+    with it even when it could not be stored (Tencent does not ask again)."""
+    try:
+        store_or_spool(sdk_app_id, event, inbound)
+    except Exception:
+        logger.exception("Could not keep a moderated callback; its decision is answered anyway")
+    return HttpResponse(answer_body(event), content_type=JSONRenderer.media_type)
+
+
 def _inbound(http_request: HttpRequest) -> InboundRequest:
     """The request as recorded, where the settings may be what failed."""
     try:
@@ -163,6 +187,8 @@ def _inbound(http_request: HttpRequest) -> InboundRequest:
 
 
 def _reject(inbound: InboundRequest, error: CallbackError, body: bytes | None = None) -> Response:
+    log.note(outcome="refused" if body is not None else "rejected")
+    metrics.refused(error.status_code)
     try:
         record_rejection(inbound, error, body)
     except DatabaseError:

@@ -1,0 +1,148 @@
+"""The "before" callbacks as typed events, and what a hook is given (``HookEvent``).
+
+Bodies from Tencent's pages 60803, 60799 and 60795 (samples ``oa-before-*.json``). Read like the
+after-callbacks (``webhook.fields``): a field whose meaning is in doubt is refused with its name,
+``EventTime`` is optional here since nothing is ordered by it. ``verdict`` is filled in by
+moderation before the event is stored, so that its delivery record keeps the decision.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from ..webhook import fields
+from ..webhook.wire import MAX_ACCOUNT_LENGTH, wrong_type
+from .commands import BEFORE_ADD_SUBSCRIBER, BEFORE_CREATE_ACCOUNT, BEFORE_SEND_MSG
+from .decisions import Verdict
+
+if TYPE_CHECKING:
+    from ..conf import TencentApp
+    from ..models import OfficialAccount
+
+
+def _event_time(payload: dict[str, Any], repairs: fields.Repairs) -> datetime | None:
+    if payload.get("EventTime") is None:
+        return None
+    return fields.timestamp(payload, "EventTime", 1000, repairs)
+
+
+@dataclass(frozen=True)
+class BeforeSend:
+    """``OfficialAccount.CallbackBeforeSendMsg``: a message is about to be delivered."""
+
+    command: str
+    official_account: str
+    online_only: bool
+    msg_body: list[Any]
+    cloud_custom_data: str
+    event_time: datetime | None
+    payload: dict[str, Any] = field(repr=False)
+    verdict: Verdict | None = field(default=None, repr=False)
+
+    @classmethod
+    def from_payload(cls, command: str, payload: dict[str, Any]) -> BeforeSend:
+        repairs: fields.Repairs = []
+        return cls(
+            command=command,
+            official_account=fields.required_id(payload, "Official_Account", MAX_ACCOUNT_LENGTH),
+            online_only=fields.flag(payload, "OnlineOnlyFlag", repairs),
+            msg_body=fields.msg_body(payload),
+            cloud_custom_data=fields.optional_text(payload, "CloudCustomData", repairs),
+            event_time=_event_time(payload, repairs),
+            payload=payload,
+        )
+
+
+@dataclass(frozen=True)
+class BeforeAddSubscriber:
+    """``OfficialAccount.CallbackBeforeAddSubscriber``: users are about to subscribe."""
+
+    command: str
+    official_account: str
+    operator_account: str
+    subscriber_accounts: tuple[str, ...]
+    event_time: datetime | None
+    payload: dict[str, Any] = field(repr=False)
+    verdict: Verdict | None = field(default=None, repr=False)
+
+    @classmethod
+    def from_payload(cls, command: str, payload: dict[str, Any]) -> BeforeAddSubscriber:
+        repairs: fields.Repairs = []
+        items = fields.required(payload, "SubscribeAccountList")
+        if not isinstance(items, list):
+            raise wrong_type("SubscribeAccountList", "an array", items)
+        accounts = []
+        for index, item in enumerate(items):
+            if not isinstance(item, dict):
+                raise wrong_type(f"SubscribeAccountList[{index}]", "an object", item)
+            prefix = f"SubscribeAccountList[{index}]."
+            accounts.append(
+                fields.required_id(item, "Subscriber_Account", MAX_ACCOUNT_LENGTH, prefix)
+            )
+        return cls(
+            command=command,
+            official_account=fields.required_id(payload, "Official_Account", MAX_ACCOUNT_LENGTH),
+            operator_account=fields.optional_text(payload, "Operator_Account", repairs),
+            subscriber_accounts=tuple(dict.fromkeys(accounts)),
+            event_time=_event_time(payload, repairs),
+            payload=payload,
+        )
+
+
+@dataclass(frozen=True)
+class BeforeCreateAccount:
+    """``OfficialAccount.CallbackBeforeCreateOfficialAccount``: an account is about to be
+    created (no ``Official_Account`` yet)."""
+
+    command: str
+    operator_account: str
+    owner_account: str
+    name: str
+    event_time: datetime | None
+    payload: dict[str, Any] = field(repr=False)
+    verdict: Verdict | None = field(default=None, repr=False)
+    official_account: str = ""
+
+    @classmethod
+    def from_payload(cls, command: str, payload: dict[str, Any]) -> BeforeCreateAccount:
+        repairs: fields.Repairs = []
+        return cls(
+            command=command,
+            operator_account=fields.optional_text(payload, "Operator_Account", repairs),
+            owner_account=fields.optional_text(payload, "Owner_Account", repairs),
+            name=fields.optional_text(payload, "Name", repairs),
+            event_time=_event_time(payload, repairs),
+            payload=payload,
+        )
+
+
+BeforeEvent = BeforeSend | BeforeAddSubscriber | BeforeCreateAccount
+
+_PARSERS: dict[str, type[BeforeSend] | type[BeforeAddSubscriber] | type[BeforeCreateAccount]] = {
+    BEFORE_SEND_MSG: BeforeSend,
+    BEFORE_ADD_SUBSCRIBER: BeforeAddSubscriber,
+    BEFORE_CREATE_ACCOUNT: BeforeCreateAccount,
+}
+
+
+def parse_before(command: str, payload: dict[str, Any]) -> BeforeEvent:
+    """The typed event of a before-command's body (``commands.BEFORE_COMMANDS``)."""
+    return _PARSERS[command].from_payload(command, payload)
+
+
+@dataclass(frozen=True)
+class HookEvent:
+    """What a hook is given: the callback, its app, and the account as the mirror has it."""
+
+    callback: BeforeEvent
+    sdk_app_id: int
+    app: TencentApp | None = None
+    account: OfficialAccount | None = None
+    """The mirror's row for ``callback.official_account``; None when unknown, or when the
+    database could not be asked."""
+
+    @property
+    def command(self) -> str:
+        return self.callback.command
