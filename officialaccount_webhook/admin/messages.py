@@ -17,13 +17,13 @@ from . import accounts, detail, history
 from .base import ReadOnlyAdmin, json_block
 from .budget import within_budget
 from .chart import volume_chart
+from .export import export_csv, export_jsonl
 from .filters import (
     ElementTypeFilter,
     OfficialAccountFilter,
     RecalledFilter,
     SdkAppIdFilter,
 )
-from .export import export_csv, export_jsonl
 from .recall import check_recall_again, recall_selected
 from .rendering import pretty_json
 
