@@ -1,10 +1,12 @@
 """Prometheus metrics: their values after a known sequence of callbacks, in this process and
 under gunicorn with two workers in the client's multiprocess mode; receiver failures, Tencent's
-answers by ErrorCode, the spool's depth; and the app without prometheus-client."""
+answers by ErrorCode and the calls it never answered, the spool's depth, the task backlog's
+bounded count; and the app without prometheus-client."""
 
 from __future__ import annotations
 
 import json
+import socket
 import subprocess
 import sys
 import urllib.request
@@ -21,7 +23,8 @@ from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
 from officialaccount_webhook.messages.recall import recall_messages
-from officialaccount_webhook.ops import metrics
+from officialaccount_webhook.moderation import BEFORE_COMMANDS
+from officialaccount_webhook.ops import metrics, probe
 from officialaccount_webhook.signals import message_received
 from officialaccount_webhook.webhook import spool
 from officialaccount_webhook.webhook.wire import AFTER_MSG_WITHDRAW, AFTER_SEND_MSG
@@ -30,6 +33,7 @@ from tests.gunicorn_process import SYNC, gunicorn, project_environment
 from tests.settings import SIGNED_APP
 from tests.tencent import RECALL_PATH, SECRET_KEY, error_reply, recall_body, recall_reply
 from tests.test_gunicorn_logs import post_callback
+from tests.test_health import ready_tasks
 from tests.test_recall import store
 from tests.test_spool import record
 
@@ -98,6 +102,8 @@ def test_an_invented_command_is_counted_as_other() -> None:
     assert metrics.command_label("OfficialAccount.CallbackInventedByACaller") == "other"
     assert metrics.command_label(None) == "other"
     assert metrics.command_label(AFTER_SEND_MSG) == AFTER_SEND_MSG
+    for command in BEFORE_COMMANDS:  # moderation's commands are this app's own
+        assert metrics.command_label(command) == command
 
 
 @pytest.mark.django_db(transaction=True)
@@ -145,6 +151,53 @@ def test_tencent_answers_by_error_code(httpserver: HTTPServer) -> None:
         recall_messages([first])
         recall_messages([second])
     assert (count("error", "20001") - before[0], count("ok", "0") - before[1]) == (1, 1)
+
+
+def closed_port() -> int:
+    """A local port that nothing listens on: connecting to it is refused."""
+    with socket.socket() as probe_socket:
+        probe_socket.bind(("127.0.0.1", 0))
+        return int(probe_socket.getsockname()[1])
+
+
+@pytest.mark.django_db
+def test_calls_tencent_never_answered_count_as_transport() -> None:
+    conf = {
+        "APPS": {
+            SIGNED_APP: {
+                "SECRET_KEY": SECRET_KEY,
+                "API_BASE_URL": f"http://127.0.0.1:{closed_port()}/",
+            },
+        },
+        "REST_MAX_RETRIES": 1,
+        "REST_RETRY_BACKOFF": 0,
+    }
+
+    def count() -> float:
+        return sample_value(
+            "officialaccount_tencent_calls_total",
+            api=RECALL_API,
+            result="transport",
+            error_code="none",
+        )
+
+    before = count()
+    with override_settings(OFFICIALACCOUNT_WEBHOOK=conf):
+        [outcome] = recall_messages(store("83_1_1"))
+    assert not outcome.ok
+    assert count() - before == 2  # the attempt and its retry
+
+
+@pytest.mark.django_db
+def test_the_task_backlog_gauge_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(probe, "MAX_COUNTED", 3)
+    ready_tasks(5)
+    with override_settings(
+        TASKS={"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["oa"]}},
+        OFFICIALACCOUNT_WEBHOOK={"SIGNAL_MODE": "task", "TASK_QUEUE": "oa"},
+    ):
+        families = parse(metrics.exposition()[0].decode())
+    assert families["officialaccount_task_backlog"] == {(): 3.0}
 
 
 def test_the_spool_depth_is_measured_when_scraped(tmp_path: Path) -> None:

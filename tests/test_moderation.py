@@ -5,6 +5,8 @@ decision on the delivery record and in the admin, and the answer while the datab
 
 from __future__ import annotations
 
+import json
+import logging
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,6 +16,7 @@ import pytest
 from django.test import Client, override_settings
 from django.urls import reverse
 
+from officialaccount_webhook.conf import get_settings
 from officialaccount_webhook.models import CallbackDelivery, ModerationDecision, OfficialAccount
 from officialaccount_webhook.moderation import (
     BEFORE_ADD_SUBSCRIBER,
@@ -22,10 +25,13 @@ from officialaccount_webhook.moderation import (
     Decision,
     HookEvent,
     hook,
+    moderate,
     unregister,
 )
+from officialaccount_webhook.moderation import records as moderation_records
 from officialaccount_webhook.moderation.decisions import ContractError, answer
 from officialaccount_webhook.moderation.events import parse_before
+from officialaccount_webhook.moderation.moderate import decide
 from officialaccount_webhook.moderation.pool import HookPool
 from officialaccount_webhook.moderation.runner import run_hooks
 from tests.clock import Clock
@@ -36,7 +42,9 @@ from tests.test_spool import database_unreachable, post
 pytestmark = pytest.mark.django_db
 
 HERE = "tests.test_moderation"
-# Page 60795's sample; there is no file of it among the samples.
+# Page 60795 gives no sample body: this one is built from the fields it documents
+# (Operator_Account, Owner_Account, Name) and EventTime, which every body ends with; the values
+# are made up [inferred].
 BEFORE_CREATE = {
     "CallbackCommand": BEFORE_CREATE_ACCOUNT,
     "Operator_Account": "107867",
@@ -45,6 +53,11 @@ BEFORE_CREATE = {
     "EventTime": 1670574414123,
 }
 OK = {"ActionStatus": "OK", "ErrorCode": 0, "ErrorInfo": ""}
+BODIES = {
+    BEFORE_SEND_MSG: lambda: sample("oa-before-send"),
+    BEFORE_ADD_SUBSCRIBER: lambda: sample("oa-before-add-subscriber"),
+    BEFORE_CREATE_ACCOUNT: lambda: dict(BEFORE_CREATE),
+}
 CALLS: list[str] = []
 RELEASE = threading.Event()
 
@@ -91,6 +104,11 @@ def waits(event: HookEvent) -> Decision:
 
 def returns_none(event: HookEvent) -> Any:
     return None
+
+
+def logs(event: HookEvent) -> Decision:
+    logging.getLogger("officialaccount_webhook.moderation.test_hook").warning("hook ran")
+    return Decision.allow()
 
 
 def sees_account(event: HookEvent) -> Decision:
@@ -231,6 +249,7 @@ def test_decorated_hooks_run_after_the_settings(post_callback: PostCallback) -> 
         hook("OfficialAccount.CallbackAfterSendMsg")
 
 
+@pytest.mark.django_db(transaction=True)  # the row is read by a worker, on its own connection
 def test_the_hook_sees_the_account_row(post_callback: PostCallback) -> None:
     OfficialAccount.objects.create(
         sdk_app_id=SIGNED_APP, official_account="@TOA#_2J4SZEAEL", name="News"
@@ -240,11 +259,36 @@ def test_the_hook_sees_the_account_row(post_callback: PostCallback) -> None:
     assert record.reason == "name News"
 
 
-def test_dry_run_records_the_decision_and_allows(post_callback: PostCallback) -> None:
-    with settings_with("refuse", MODERATION_DRY_RUN=True):
-        answered, record = ask(post_callback, sample("oa-before-send"))
+@pytest.mark.parametrize("command", [BEFORE_SEND_MSG, BEFORE_ADD_SUBSCRIBER, BEFORE_CREATE_ACCOUNT])
+def test_dry_run_records_the_decision_and_allows(post_callback: PostCallback, command: str) -> None:
+    with settings_with("refuse", command=command, MODERATION_DRY_RUN=True):
+        answered, record = ask(post_callback, BODIES[command]())
     assert answered == OK
     assert (record.decision, record.dry_run, record.answer) == ("refuse", True, OK)
+    assert record.command == command
+
+
+def test_before_subscribe_refuses_all_with_1(post_callback: PostCallback) -> None:
+    with settings_with("refuse", command=BEFORE_ADD_SUBSCRIBER):
+        answered, record = ask(post_callback, sample("oa-before-add-subscriber"))
+    assert answered == {**OK, "ErrorCode": 1}
+    assert (record.decision, record.fallback_applied) == ("refuse", False)
+
+
+def test_before_subscribe_with_a_code_of_its_own_gets_the_fallback(
+    post_callback: PostCallback,
+) -> None:
+    # Page 60799 offers 0 and 1 only: 120001 is outside the contract, so the fallback answers.
+    conf = settings_with(
+        "refuse_custom", command=BEFORE_ADD_SUBSCRIBER, MODERATION_FALLBACK="refuse"
+    )
+    with conf:
+        answered, record = ask(post_callback, sample("oa-before-add-subscriber"))
+    assert answered == {**OK, "ErrorCode": 1}
+    assert record.fallback_applied
+    assert (
+        record.failure == f"answered {BEFORE_ADD_SUBSCRIBER} takes no code of the app's own, only 1"
+    )
 
 
 # ------------------------------------------------------------------ failures and the fallback
@@ -290,13 +334,8 @@ def test_a_hook_that_overruns_gets_the_fallback(post_callback: PostCallback) -> 
 def test_an_answer_the_contract_cannot_give_gets_the_fallback(
     post_callback: PostCallback, hook_path: str, command: str, failure: str
 ) -> None:
-    body = {
-        BEFORE_SEND_MSG: sample("oa-before-send"),
-        BEFORE_ADD_SUBSCRIBER: sample("oa-before-add-subscriber"),
-        BEFORE_CREATE_ACCOUNT: BEFORE_CREATE,
-    }[command]
     with settings_with(hook_path, command=command):
-        answered, record = ask(post_callback, body)
+        answered, record = ask(post_callback, BODIES[command]())
     assert answered == OK
     assert record.fallback_applied
     assert record.failure.startswith(failure)
@@ -419,3 +458,112 @@ def test_an_outage_without_a_spool_still_answers() -> None:
     with settings_with("discard"), database_unreachable():
         response = post(sample("oa-before-send"), callback_query(BEFORE_SEND_MSG))
     assert (response.status_code, response.json()) == (200, {**OK, "ErrorCode": 2})
+
+
+# ------------------------------------------------------------------ no failure reaches the answer
+
+
+@pytest.mark.parametrize(
+    ("path", "problem"),
+    [
+        ("no_such_hook", "ImportError"),  # a missing function
+        ("LEVEL", "it is not callable"),  # a dict, not a function
+    ],
+)
+def test_a_hook_path_that_cannot_be_loaded_gets_the_fallback(
+    post_callback: PostCallback, path: str, problem: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    with settings_with(path, MODERATION_FALLBACK="refuse"):
+        answered, record = ask(post_callback, sample("oa-before-send"))
+    assert answered == {**OK, "ErrorCode": 1}
+    assert record.fallback_applied
+    assert record.hook == f"{HERE}.{path}"
+    assert f"{HERE}.{path} could not be loaded" in record.failure
+    assert problem in record.failure
+    assert f"{HERE}.{path} could not be loaded" in caplog.text
+
+
+def slow_lookup_after(clock: Clock, seconds: float) -> Any:
+    def lookup(sdk_app_id: int, event: Any) -> OfficialAccount:
+        clock.sleep(seconds)  # the injected clock: no real waiting
+        return OfficialAccount(sdk_app_id=sdk_app_id, official_account="x", name="Late")
+
+    return lookup
+
+
+@pytest.mark.parametrize(("seconds", "name"), [(0.5, "Late"), (1.0, "None")])
+def test_the_account_lookup_has_half_the_budget(seconds: float, name: str) -> None:
+    # The lookup may take up to half of the 1.5 s budget; a slower one gives the hooks no row.
+    with settings_with("sees_account"):
+        app = get_settings().apps[SIGNED_APP]
+        clock = Clock(10.0)
+        event = parse_before(BEFORE_SEND_MSG, sample("oa-before-send"))
+        decided = decide(app, event, clock=clock, lookup=slow_lookup_after(clock, seconds))
+    assert decided.verdict is not None
+    assert decided.verdict.decision.reason == f"name {name}"
+    assert not decided.verdict.fallback_applied
+
+
+def test_a_hung_account_lookup_is_abandoned_in_time(
+    post_callback: PostCallback, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A few milliseconds of real waiting: the lookup is stuck until the test releases it.
+    def hangs(sdk_app_id: int, event: Any) -> OfficialAccount | None:
+        RELEASE.wait(5)
+        return None
+
+    monkeypatch.setattr(moderate, "account_of", hangs)
+    with settings_with("sees_account", MODERATION_BUDGET=0.02):
+        answered, record = ask(post_callback, sample("oa-before-send"))
+    RELEASE.set()
+    assert answered == {**OK, "ErrorCode": 1}
+    assert (record.reason, record.fallback_applied) == ("name None", False)
+
+
+def test_a_callback_that_cannot_be_stored_is_kept_as_refused(
+    post_callback: PostCallback, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A real IntegrityError from the database: the decision recorded twice for one delivery.
+    record_once = moderation_records.record
+
+    def record_twice(using: str, delivery: CallbackDelivery, event: Any) -> Any:
+        record_once(using, delivery, event)
+        return record_once(using, delivery, event)
+
+    monkeypatch.setattr(moderation_records, "record", record_twice)
+    body = sample("oa-before-send")
+    with settings_with("refuse"):
+        response = post_callback(body, callback_query(BEFORE_SEND_MSG))
+    assert (response.status_code, response.json()) == (200, {**OK, "ErrorCode": 1})
+    delivery = CallbackDelivery.objects.get()
+    assert (delivery.outcome, delivery.status_code) == (CallbackDelivery.Outcome.REFUSED, 200)
+    assert delivery.reason == "not stored (IntegrityError)"
+    assert json.loads(bytes(delivery.raw_body)) == body
+    assert not ModerationDecision.objects.exists()  # rolled back with the delivery
+
+
+@pytest.mark.parametrize("command", [BEFORE_SEND_MSG, BEFORE_ADD_SUBSCRIBER])
+def test_a_before_callback_makes_its_account_known(
+    post_callback: PostCallback, command: str
+) -> None:
+    body = BODIES[command]()
+    for _ in range(2):  # known after the first: no second row
+        response = post_callback(body, callback_query(command))
+        assert response.json() == OK
+    account = OfficialAccount.objects.get()
+    assert (account.sdk_app_id, account.official_account) == (SIGNED_APP, body["Official_Account"])
+
+
+def test_an_account_creation_names_no_account_to_make_known(post_callback: PostCallback) -> None:
+    ask(post_callback, BEFORE_CREATE)
+    assert not OfficialAccount.objects.exists()
+
+
+def test_a_hooks_log_lines_carry_the_callbacks_fields(
+    post_callback: PostCallback, caplog: pytest.LogCaptureFixture
+) -> None:
+    with settings_with("logs"), caplog.at_level(logging.WARNING):
+        ask(post_callback, sample("oa-before-send"))
+    (line,) = [record for record in caplog.records if record.getMessage() == "hook ran"]
+    assert line.threadName.startswith("moderation-")  # from a worker, not the request
+    assert (line.command, line.sdk_app_id) == (BEFORE_SEND_MSG, SIGNED_APP)  # type: ignore[attr-defined]

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from django.core.checks import run_checks
-from django.core.exceptions import ImproperlyConfigured
+from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.test import override_settings
 
 from officialaccount_webhook.conf import parse_settings
@@ -84,6 +84,45 @@ def test_keyword_cache_forgets_saved_and_deleted_rules() -> None:
     assert refuse_keywords(send_event(text("JACKPOTS"))).reason == "blocked word 'JACKPOTS'"
     rule.delete()
     assert refuse_keywords(send_event(text("jackpot"))).allows
+
+
+def test_ascii_words_start_after_chinese_text_too() -> None:
+    matcher = KeywordMatcher(["casino", "red_packet"])
+    assert matcher.find("买casino") == "casino"  # Python's \b sees no word start after 买
+    assert matcher.find("快来 CASINO!") == "casino"
+    assert matcher.find("发red_packet吧") == "red_packet"
+    assert matcher.find("xcasino") is None
+    assert matcher.find("9casino") is None
+    assert matcher.find("_casino") is None
+
+
+@pytest.mark.parametrize(
+    "pattern", ["(a+)+", "(.*)*", r"(\w+\s?)*$", "(?:x(a|b)*)+", "(a{1,3}){2,}"]
+)
+def test_a_pattern_with_nested_quantifiers_is_refused(pattern: str) -> None:
+    rule = KeywordRule(pattern=pattern, is_regex=True)
+    with pytest.raises(ValidationError) as refused:
+        rule.full_clean()
+    assert "quantifier inside a repeated group" in str(refused.value.message_dict["pattern"])
+    # As a plain word it is harmless: matched as text.
+    KeywordRule(pattern=pattern).full_clean()
+
+
+@pytest.mark.parametrize(
+    "pattern", [r"\bwin \d+ prizes?\b", "(?:ab)+", "(a{2})+", "[a+]+", "(a|b)+"]
+)
+def test_a_pattern_without_nested_quantifiers_is_accepted(pattern: str) -> None:
+    KeywordRule(pattern=pattern, is_regex=True).full_clean()
+
+
+def test_a_nested_pattern_saved_around_the_admin_is_skipped(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    KeywordRule.objects.create(pattern="(ab+)+", is_regex=True)  # save() does not clean
+    KeywordRule.objects.create(pattern="jack(pot)+", is_regex=True)
+    assert refuse_keywords(send_event(text("abbab"))).allows
+    assert "'(ab+)+' is skipped" in caplog.text
+    assert not refuse_keywords(send_event(text("jackpotpot"))).allows
 
 
 def test_keyword_hook_reads_the_settings_words() -> None:

@@ -34,7 +34,11 @@ pytestmark = pytest.mark.django_db
 
 Outcome = CallbackDelivery.Outcome
 Result = MessageRecall.Result
-WITHDRAW = callback_query(command=AFTER_MSG_WITHDRAW)
+
+
+def withdraw_query() -> dict[str, str]:
+    # Signed when sent: a query signed at import is stale once the suite has run a minute.
+    return callback_query(command=AFTER_MSG_WITHDRAW)
 
 
 def withdrawal(*msg_keys: str) -> dict[str, Any]:
@@ -53,8 +57,8 @@ def test_a_withdrawal_says_what_it_did_to_each_key(
 ) -> None:
     post_callback(text("1_1_1"))
     post_callback(text("2_1_2"))
-    post_callback(withdrawal("2_1_2"), WITHDRAW)
-    post_callback(withdrawal("1_1_1", "2_1_2", "3_1_3"), WITHDRAW)
+    post_callback(withdrawal("2_1_2"), withdraw_query())
+    post_callback(withdrawal("1_1_1", "2_1_2", "3_1_3"), withdraw_query())
     delivery = CallbackDelivery.objects.filter(outcome=Outcome.WITHDRAWAL).latest("pk")
     assert {(r.msg_key, r.result) for r in delivery.recalls.all()} == {
         ("1_1_1", Result.RECALLED),
@@ -85,8 +89,8 @@ def test_a_withdrawal_says_what_it_did_to_each_key(
 def test_a_withdrawal_before_its_message_stores_it_recalled_once(
     post_callback: PostCallback, signal_log: SignalLog
 ) -> None:
-    post_callback(withdrawal("7_1_7"), WITHDRAW)
-    post_callback(withdrawal("7_1_7"), WITHDRAW)  # twice, before the message
+    post_callback(withdrawal("7_1_7"), withdraw_query())
+    post_callback(withdrawal("7_1_7"), withdraw_query())  # twice, before the message
     assert signal_log.recalled == []
     post_callback(text("7_1_7"))
     message = OfficialAccountMessage.objects.get()
@@ -98,7 +102,7 @@ def test_a_withdrawal_before_its_message_stores_it_recalled_once(
     assert all(r.applied_at is not None and r.message_id == message.pk for r in pending)
     # The message again (a duplicate), and a later withdrawal: nothing recalled twice.
     post_callback(text("7_1_7"))
-    post_callback(withdrawal("7_1_7"), WITHDRAW)
+    post_callback(withdrawal("7_1_7"), withdraw_query())
     assert len(signal_log.recalled) == 1
     assert MessageRecall.objects.latest("pk").result == Result.ALREADY_RECALLED
 
@@ -106,7 +110,7 @@ def test_a_withdrawal_before_its_message_stores_it_recalled_once(
 def test_a_withdrawal_before_a_backfilled_message(
     post_callback: PostCallback, signal_log: SignalLog, django_capture_on_commit_callbacks: Any
 ) -> None:
-    post_callback(withdrawal("8_1_8"), WITHDRAW)
+    post_callback(withdrawal("8_1_8"), withdraw_query())
     event = SentMessage.from_payload(AFTER_SEND_MSG, text("8_1_8"))
     with django_capture_on_commit_callbacks(execute=True):
         assert store_backfilled(SIGNED_APP, event)
@@ -339,7 +343,7 @@ def test_a_drained_message_whose_withdrawal_came_first_is_stored_recalled(
     from officialaccount_webhook.webhook import spooling
 
     spooled(tmp_path, text("4_1_4"))  # the database was away when the message came
-    post_callback(withdrawal("4_1_4"), WITHDRAW)  # and back when its withdrawal came
+    post_callback(withdrawal("4_1_4"), withdraw_query())  # and back when its withdrawal came
     with django_capture_on_commit_callbacks(execute=True):
         assert spooling.drain(tmp_path).stored == 1
     message = OfficialAccountMessage.objects.get()

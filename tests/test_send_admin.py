@@ -9,10 +9,12 @@ from typing import Any
 import pytest
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.auth.models import Permission, User
+from django.core import signing
 from django.test import Client, override_settings
 from django.urls import reverse
 from pytest_httpserver import HTTPServer
 
+from officialaccount_webhook.admin.compose import RANDOM_SALT
 from officialaccount_webhook.admin.detail import content
 from officialaccount_webhook.compose import send_message
 from officialaccount_webhook.models import (
@@ -37,6 +39,7 @@ COMPOSE = reverse("admin:officialaccount_webhook_scheduledsend_compose")
 SCHEDULED = reverse("admin:officialaccount_webhook_scheduledsend_changelist")
 DB_TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 PREVIEW = re.compile(r'<div class="officialaccount-message">.*?\n</div>', re.DOTALL)
+SIGNED_RANDOM = re.compile(r'name="signed_random" value="([^"]+)"')
 
 
 def staff(*codenames: str, username: str = "alice") -> Client:
@@ -54,6 +57,20 @@ def sender() -> Client:
 
 def form(**fields: Any) -> dict[str, Any]:
     return {"sdk_app_id": SIGNED_APP, "account_id": ACCOUNT, "text": "Release 2.0"} | fields
+
+
+def signed_random(page: Any) -> str:
+    """The preview's hidden, signed Random."""
+    [value] = SIGNED_RANDOM.findall(page.content.decode())
+    return str(value)
+
+
+def confirm(client: Client, fields: dict[str, Any], button: str = "Send it") -> Any:
+    """Preview ``fields``, then confirm that preview."""
+    preview = client.post(COMPOSE, {**fields, "preview": "Preview"})
+    return client.post(
+        COMPOSE, {**fields, "signed_random": signed_random(preview), "confirm": button}
+    )
 
 
 def test_compose_needs_the_send_permission(tencent: HTTPServer) -> None:
@@ -108,7 +125,9 @@ def test_preview_then_confirm_lands_on_the_stored_message(tencent: HTTPServer) -
     [shown] = PREVIEW.findall(preview.content.decode())
     assert "Release 2.0" in shown and "https://example.com/a.png" in shown
 
-    confirmed = client.post(COMPOSE, {**fields, "confirm": "Send it"})
+    confirmed = client.post(
+        COMPOSE, {**fields, "signed_random": signed_random(preview), "confirm": "Send it"}
+    )
     message = OfficialAccountMessage.objects.get()
     assert confirmed.status_code == 302
     assert confirmed["Location"] == reverse(
@@ -134,7 +153,7 @@ def test_preview_then_confirm_lands_on_the_stored_message(tencent: HTTPServer) -
 
 def test_tencents_error_is_shown_in_words_and_nothing_stored(tencent: HTTPServer) -> None:
     tencent.expect_request(SEND_PATH).respond_with_json(error_reply(10010, "account not exist"))
-    response = sender().post(COMPOSE, {**form(), "confirm": "Send it"})
+    response = confirm(sender(), form())
     assert response.status_code == 200
     assert "account not exist (ErrorCode 10010)" in response.content.decode()
     assert not OfficialAccountMessage.objects.exists()
@@ -166,7 +185,7 @@ def test_the_account_comes_from_the_mirror(tencent: HTTPServer) -> None:
     )
     client = sender()
     assert "News @TOA#_news" in client.get(COMPOSE).content.decode()
-    client.post(COMPOSE, {**form(account_id="", account="@TOA#_news"), "confirm": "Send it"})
+    confirm(client, form(account_id="", account="@TOA#_news"))
     assert bodies(tencent)[0]["Official_Account"] == "@TOA#_news"
 
 
@@ -181,13 +200,51 @@ def test_a_mirrored_account_of_another_app_is_refused(tencent: HTTPServer) -> No
 
 def test_compose_with_a_time_schedules_it(tencent: HTTPServer) -> None:
     with override_settings(TASKS=DB_TASKS):
-        response = sender().post(
-            COMPOSE, {**form(send_at="2030-01-01 09:00"), "confirm": "Schedule it"}
+        client = sender()
+        fields = form(send_at="2030-01-01 09:00")
+        preview = client.post(COMPOSE, {**fields, "preview": "Preview"})
+        response = client.post(
+            COMPOSE,
+            {**fields, "signed_random": signed_random(preview), "confirm": "Schedule it"},
         )
     assert response.status_code == 302
     assert response["Location"] == SCHEDULED
     row = ScheduledSend.objects.get()
     assert (row.status, row.requested_by) == ("scheduled", "admin:alice")
+    # Scheduled with the Random the preview drew.
+    assert row.random == signing.loads(signed_random(preview), salt=RANDOM_SALT)
+    assert tencent.log == []
+
+
+def test_confirming_one_preview_twice_sends_the_same_random(tencent: HTTPServer) -> None:
+    # A double click on "Send it": two confirms of one preview. Tencent drops a second message
+    # with the same content and Random; this app stores one row for its one MsgKey.
+    tencent.expect_request(SEND_PATH).respond_with_json(send_reply("71_1_1717000000"))
+    client = sender()
+    preview = client.post(COMPOSE, {**form(), "preview": "Preview"})
+    confirmed = {**form(), "signed_random": signed_random(preview), "confirm": "Send it"}
+    first, second = client.post(COMPOSE, confirmed), client.post(COMPOSE, confirmed)
+    assert first.status_code == second.status_code == 302
+    randoms = [body["Random"] for body in bodies(tencent)]
+    assert len(randoms) == 2 and randoms[0] == randoms[1]
+    assert randoms[0] == signing.loads(signed_random(preview), salt=RANDOM_SALT)
+    assert OfficialAccountMessage.objects.count() == 1
+    # Two previews draw two Randoms.
+    again = client.post(COMPOSE, {**form(), "preview": "Preview"})
+    assert signed_random(again) != signed_random(preview)
+
+
+@pytest.mark.parametrize("tampered", ["", "12345", "12345:forged"])
+def test_a_confirm_without_the_previews_signed_random_sends_nothing(
+    tencent: HTTPServer, tampered: str
+) -> None:
+    client = sender()
+    response = client.post(COMPOSE, {**form(), "signed_random": tampered, "confirm": "Send it"})
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "Check the preview, then send it from there." in page
+    assert PREVIEW.findall(page)  # the preview again, with a Random of its own
+    assert SIGNED_RANDOM.findall(page)
     assert tencent.log == []
 
 

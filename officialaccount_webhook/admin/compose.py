@@ -5,6 +5,10 @@ scheduled sends).
 Needs the ``send_officialaccountmessage`` permission, and sends only from apps the user may
 act on (``scope``) that can call Tencent: an app without its secret key is named before any
 form, with the setting that gives it.
+
+The send's ``Random`` is drawn when the preview is made and carried, signed, in the preview's
+hidden ``signed_random`` field: confirming twice (a double click, a resubmitted page) sends the same
+``Random``, and Tencent drops the second as a duplicate.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import messages
+from django.core import signing
 from django.core.exceptions import ImproperlyConfigured, PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.loader import render_to_string
@@ -22,12 +27,13 @@ from django.utils.translation import gettext_lazy as _
 
 from ..compose.body import Outgoing, outgoing
 from ..compose.elements import Custom, Element, ElementError, Image, Text
-from ..compose.send import SendError, SendFailed, send_message
+from ..compose.send import SendError, SendFailed, SentNotStored, send_message
 from ..conf import get_settings
 from ..models import OfficialAccount, OfficialAccountMessage
 from ..scope import can_act_on
 from ..tencent import client_for
 from ..tencent.budget import TimeBudget
+from ..tencent.sending import new_random
 from ..webhook.wire import MAX_ACCOUNT_LENGTH
 from .detail import first_elements
 from .rendering import view
@@ -38,6 +44,9 @@ TEMPLATE = "admin/officialaccount_webhook/scheduledsend/compose.html"
 SECRET_KEY_VARIABLE = "TENCENT_CHAT_SECRET_KEY"  # noqa: S105  (a name, not a secret)
 # The mirror's accounts offered in the list at most; more are typed.
 MAX_LISTED_ACCOUNTS = 500
+# The preview's signed Random: its field, and the salt that keeps its signature to this use.
+RANDOM_FIELD = "signed_random"
+RANDOM_SALT = "officialaccount_webhook.admin.compose.random"
 
 
 def sending_apps(user: Any) -> tuple[list[int], list[int]]:
@@ -89,8 +98,12 @@ class ComposeForm(forms.Form):
         help_text=_("Empty to send now; else a date and time, e.g. 2030-01-31 09:00."),
     )
 
-    def __init__(self, *args: Any, apps: list[int], **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, apps: list[int], with_random: bool = False, **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
+        if with_random:  # the preview and its confirmation: the Random the preview drew
+            self.fields[RANDOM_FIELD] = forms.CharField(widget=forms.HiddenInput, required=False)
         field = self.fields["sdk_app_id"]
         assert isinstance(field, forms.ChoiceField)
         field.choices = [(app, str(app)) for app in apps]
@@ -124,6 +137,8 @@ class ComposeForm(forms.Form):
             )
         except ElementError as exc:
             raise ValidationError(str(exc)) from None
+        if RANDOM_FIELD in self.fields:
+            data["random"] = _unsign(data.get(RANDOM_FIELD) or "")
         return data
 
     def _elements(self, data: dict[str, Any]) -> list[Element]:
@@ -138,6 +153,15 @@ class ComposeForm(forms.Form):
         if data.get("custom_data"):
             elements.append(Custom(data["custom_data"], desc=data.get("custom_desc") or ""))
         return elements
+
+
+def _unsign(signed: str) -> int | None:
+    """The Random the preview drew, or None if the field is missing or was altered."""
+    try:
+        random = signing.loads(signed, salt=RANDOM_SALT)
+    except signing.BadSignature:
+        return None
+    return random if isinstance(random, int) else None
 
 
 def _label(account: OfficialAccount) -> str:
@@ -172,11 +196,28 @@ def compose_view(model_admin: Any, request: HttpRequest) -> HttpResponse:
     context["form"] = form
     if request.method != "POST" or "edit" in request.POST or not form.is_valid():
         return TemplateResponse(request, TEMPLATE, context)
-    message: Outgoing = form.cleaned_data["outgoing"]
     if "confirm" not in request.POST:
-        context["preview"] = preview_html(message.msg_body)
-        return TemplateResponse(request, TEMPLATE, context)
+        return _preview(request, ready, context)
+    form = ComposeForm(request.POST, apps=ready, with_random=True)
+    if not form.is_valid() or form.cleaned_data["random"] is None:
+        # Altered, or not from a preview: show the preview again, with a Random of its own.
+        model_admin.message_user(
+            request, _("Check the preview, then send it from there."), messages.WARNING
+        )
+        return _preview(request, ready, context)
+    context["form"] = form
     return _send(model_admin, request, form, context)
+
+
+def _preview(request: HttpRequest, apps: list[int], context: dict[str, Any]) -> HttpResponse:
+    """The preview of the message posted, carrying a new Random, signed, to its confirmation."""
+    data = request.POST.copy()
+    data[RANDOM_FIELD] = signing.dumps(new_random(), salt=RANDOM_SALT)
+    form = ComposeForm(data, apps=apps, with_random=True)
+    form.is_valid()  # valid, as the same form without its Random was
+    context["form"] = form
+    context["preview"] = preview_html(form.cleaned_data["outgoing"].msg_body)
+    return TemplateResponse(request, TEMPLATE, context)
 
 
 def _send(
@@ -193,10 +234,17 @@ def _send(
             online_only=message.online_only,
             sent_by=f"admin:{request.user.get_username()}",
             send_at=data.get("send_at"),
+            random=data["random"],
             # The page answers within RECALL_TIME_BUDGET, whatever Tencent does.
             budget=TimeBudget(get_settings().recall_time_budget),
         )
+    except SentNotStored as exc:
+        model_admin.message_user(request, str(exc), messages.WARNING)
+        url = reverse("admin:officialaccount_webhook_officialaccountmessage_changelist")
+        return HttpResponseRedirect(url)
     except (SendError, SendFailed) as exc:
+        # The page shows the preview again, with the same Random: sending it again after a
+        # timeout cannot deliver twice.
         model_admin.message_user(request, str(exc), messages.ERROR)
         context["preview"] = preview_html(message.msg_body)
         return TemplateResponse(request, TEMPLATE, context)

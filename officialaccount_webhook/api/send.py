@@ -5,15 +5,20 @@ header, required) makes a retried HTTP request send once: the first request's an
 under (caller, key) and a retry with the same body gets it again; the same key with another
 body is a 422, and a retry while the first is still sending a 409. A send that certainly did
 not happen (refused before the call, or by Tencent) keeps nothing, so the key may be retried.
+Anything else keeps an answer: a 504 "maybe sent" when the send failed unexpectedly, and for a
+claim left without an answer (its request died) once ``IDEMPOTENCY_CLAIM_TIMEOUT`` has passed.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import logging
+from datetime import UTC, datetime
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 from django.utils.decorators import method_decorator
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -23,10 +28,10 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from ..compose.send import SendError, SendFailed, send_message
+from ..compose.send import SendError, SendFailed, SentNotStored, send_message
 from ..conf import get_settings
 from ..models import OfficialAccountMessage, SendIdempotencyKey
-from ..models.sending import IDEMPOTENCY_KEY_LENGTH
+from ..models.sending import IDEMPOTENCY_CLAIM_TIMEOUT, IDEMPOTENCY_KEY_LENGTH
 from ..tencent.budget import TimeBudget
 from ..tencent.retries import RETRYABLE_CODES
 from ..webhook.wire import MAX_ACCOUNT_LENGTH
@@ -34,8 +39,16 @@ from .parsers import BoundedJSONParser
 from .permissions import check_app_scope
 from .serializers import MAX_SDK_APP_ID
 
+logger = logging.getLogger(__name__)
+
 SEND = "officialaccount_webhook.send_officialaccountmessage"
 HEADER = "Idempotency-Key"
+# The answer when it is not known whether the message went out: kept, so no retry resends it.
+MAYBE_SENT = {
+    "detail": "The send did not finish: the message may have been sent, and its after-send "
+    "callback will store it if so. Do not send it again with another key.",
+    "maybe_sent": True,
+}
 
 
 class CanSendMessages(BasePermission):
@@ -72,7 +85,11 @@ class SendResponseSerializer(serializers.Serializer[Any]):
     status = serializers.ChoiceField(choices=["sent", "scheduled"])
     msg_key = serializers.CharField(required=False)
     msg_time = serializers.DateTimeField(required=False)
-    message_id = serializers.IntegerField(required=False)
+    message_id = serializers.IntegerField(required=False, help_text="Absent if not stored yet.")
+    uncertain = serializers.BooleanField(
+        required=False, help_text="Sent by a retry after an attempt that may have sent it."
+    )
+    detail = serializers.CharField(required=False)
     scheduled_send_id = serializers.IntegerField(required=False)
     send_at = serializers.DateTimeField(required=False)
 
@@ -120,7 +137,13 @@ class SendView(APIView):
         claimed = _claim(request.user, key, _fingerprint(request.data))
         if isinstance(claimed, Response):
             return claimed
-        answer, code = _send(data, f"api:{request.user.get_username()}")
+        try:
+            answer, code = _send(data, f"api:{request.user.get_username()}")
+        except Exception:
+            # A bug, or the database: whether Tencent sent it is unknown, so the key must not
+            # be freed for a second send, nor left claimed (409) for ever.
+            logger.exception("Send for key %r failed unexpectedly", key)
+            answer, code = MAYBE_SENT, status.HTTP_504_GATEWAY_TIMEOUT
         if code in (status.HTTP_400_BAD_REQUEST, status.HTTP_429_TOO_MANY_REQUESTS, 502):
             claimed.delete()  # nothing was sent: the same key may try again
         else:
@@ -152,6 +175,13 @@ def _claim(user: Any, key: str, fingerprint: str) -> SendIdempotencyKey | Respon
             {"detail": f"This {HEADER} was used with another request body."},
             status=status.HTTP_422_UNPROCESSABLE_ENTITY,
         )
+    if first.answer is None and first.created_at < timezone.now() - IDEMPOTENCY_CLAIM_TIMEOUT:
+        # Its request died before answering (a worker killed mid-send): say "maybe sent" now
+        # and for good.
+        SendIdempotencyKey.objects.filter(pk=first.pk, answer__isnull=True).update(
+            answer=MAYBE_SENT, status_code=status.HTTP_504_GATEWAY_TIMEOUT
+        )
+        first.refresh_from_db()
     if first.answer is None:
         return Response(
             {"detail": "A request with this key is still being sent; retry later."},
@@ -189,6 +219,12 @@ def _send(data: dict[str, Any], sent_by: str) -> tuple[dict[str, Any], int]:
         if exc.error_code in RETRYABLE_CODES:
             return answer, status.HTTP_429_TOO_MANY_REQUESTS
         return answer, status.HTTP_502_BAD_GATEWAY
+    except SentNotStored as exc:
+        # Sent: the answer says so, with Tencent's MsgKey; its callback stores the message.
+        body: dict[str, Any] = {"status": "sent", "msg_key": exc.msg_key, "detail": str(exc)}
+        if exc.msg_time is not None:
+            body["msg_time"] = datetime.fromtimestamp(exc.msg_time, tz=UTC)
+        return dict(SendResponseSerializer(body).data), status.HTTP_201_CREATED
     if isinstance(sent, OfficialAccountMessage):
         body = {
             "status": "sent",
@@ -196,6 +232,8 @@ def _send(data: dict[str, Any], sent_by: str) -> tuple[dict[str, Any], int]:
             "msg_time": sent.msg_time,
             "message_id": sent.pk,
         }
+        if getattr(sent, "sent_uncertain", False):
+            body["uncertain"] = True
         return dict(SendResponseSerializer(body).data), status.HTTP_201_CREATED
     body = {"status": "scheduled", "scheduled_send_id": sent.pk, "send_at": sent.send_at}
     return dict(SendResponseSerializer(body).data), status.HTTP_202_ACCEPTED

@@ -16,7 +16,7 @@ from .elements import (
     Video,
     from_wire,
 )
-from .send import SendError, SendFailed, send_message
+from .send import SendError, SendFailed, SentNotStored, send_message
 
 __all__ = [
     "Custom",
@@ -29,6 +29,7 @@ __all__ = [
     "Location",
     "SendError",
     "SendFailed",
+    "SentNotStored",
     "Sound",
     "Text",
     "Video",

@@ -4,7 +4,9 @@ it when its time comes (the framework, backend and queue the signals' task mode 
 
 A cancelled send is never sent: the task claims the row under a row lock, and only a row still
 ``scheduled``; a cancel changes only such a row. Once claimed (``sending``) it can no longer be
-cancelled. A task that runs twice finds the row claimed and sends nothing.
+cancelled. A task that runs twice finds the row claimed and sends nothing. Whatever goes wrong
+after the claim, the row ends ``failed`` with the error (and the MsgKey, if Tencent sent it);
+only a worker killed during the call leaves it ``sending`` (docs/sending.md says what to do).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from ..models import OfficialAccountMessage, ScheduledSend
 from ..models.sending import TASK_ID_LENGTH
 from ..notify.framework import TasksFrameworkMissing, backend
 from ..tencent.sending import new_random
+from ..webhook.wire import MAX_MSG_KEY_LENGTH
 from .body import Outgoing
 
 logger = logging.getLogger(__name__)
@@ -27,10 +30,16 @@ Status = ScheduledSend.Status
 
 
 def schedule_send(
-    sdk_app_id: int, official_account: str, message: Outgoing, sent_by: str, send_at: datetime
+    sdk_app_id: int,
+    official_account: str,
+    message: Outgoing,
+    sent_by: str,
+    send_at: datetime,
+    random: int | None = None,
 ) -> ScheduledSend:
     """Store a checked message as a ``ScheduledSend`` and enqueue its task to run at
-    ``send_at``; raises ``send.SendError`` if the task backend cannot."""
+    ``send_at``, to send it with ``random`` (chosen here if None); raises ``send.SendError`` if
+    the task backend cannot."""
     from .send import SendError
 
     if timezone.is_naive(send_at):
@@ -54,7 +63,7 @@ def schedule_send(
             cloud_custom_data=message.cloud_custom_data,
             online_only=message.online_only,
             offline_push_info=message.offline_push_info,
-            random=new_random(),
+            random=new_random() if random is None else random,
             send_at=send_at,
             requested_by=sent_by,
         )
@@ -86,7 +95,7 @@ def cancel_scheduled(row: ScheduledSend, cancelled_by: str) -> bool:
 
 def run_scheduled(pk: int, using: str) -> OfficialAccountMessage | None:
     """Send the scheduled message ``pk`` if it is still scheduled: the task's body."""
-    from .send import SendError, SendFailed, deliver
+    from .send import deliver
 
     with transaction.atomic(using=using):
         row = ScheduledSend.objects.using(using).select_for_update().filter(pk=pk).first()
@@ -101,12 +110,31 @@ def run_scheduled(pk: int, using: str) -> OfficialAccountMessage | None:
         message = deliver(
             row.sdk_app_id, row.official_account, outgoing, row.requested_by, row.random
         )
-    except (SendError, SendFailed) as exc:
-        row.status, row.error, row.finished_at = Status.FAILED, str(exc), timezone.now()
-        row.save(using=using, update_fields=["status", "error", "finished_at"])
-        logger.warning("Scheduled send %s failed: %s", pk, exc)
+        row.status, row.finished_at = Status.SENT, timezone.now()
+        row.message, row.msg_key = message, message.msg_key
+        row.save(using=using, update_fields=["status", "finished_at", "message", "msg_key"])
+    except Exception as exc:
+        # Anything at all (Tencent's refusal, a database error after Tencent sent, a bug): the
+        # row must not stay "sending", which nothing could cancel or finish. Not raised again:
+        # the row records the error (and any MsgKey), and a rerun would not send a claimed row.
+        _failed(row, using, exc)
         return None
-    row.status, row.finished_at = Status.SENT, timezone.now()
-    row.message, row.msg_key = message, message.msg_key
-    row.save(using=using, update_fields=["status", "finished_at", "message", "msg_key"])
     return message
+
+
+def _failed(row: ScheduledSend, using: str, exc: Exception) -> None:
+    """Mark the claimed ``row`` failed with ``exc``, keeping the MsgKey if Tencent sent it."""
+    from .send import SendError, SendFailed, SentNotStored
+
+    if isinstance(exc, SendError | SendFailed):
+        logger.warning("Scheduled send %s failed: %s", row.pk, exc)
+    else:
+        logger.error("Scheduled send %s failed", row.pk, exc_info=exc)
+    row.status, row.finished_at = Status.FAILED, timezone.now()
+    row.error = str(exc) or type(exc).__name__
+    if isinstance(exc, SentNotStored):
+        row.msg_key = exc.msg_key[:MAX_MSG_KEY_LENGTH]
+    # The failed write's row state is not trusted: only these columns are written.
+    ScheduledSend.objects.using(using).filter(pk=row.pk, status=Status.SENDING).update(
+        status=row.status, finished_at=row.finished_at, error=row.error, msg_key=row.msg_key
+    )

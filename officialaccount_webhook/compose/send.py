@@ -7,10 +7,15 @@ stores callbacks. Tencent's after-send callback for the same message then finds 
 whichever of the two arrives first stores it, the other finds it, and ``message_received`` is
 sent once, for the one that stored it. A send Tencent refuses stores nothing. With
 ``send_at`` it is scheduled instead (``compose.schedule``).
+
+If storing fails after Tencent sent (the database gone, say), :class:`SentNotStored` carries
+the MsgKey and MsgTime to the caller, and the log says them: the message went out, and
+Tencent's after-send callback will store it.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, overload
@@ -21,7 +26,7 @@ from django.utils import timezone
 
 from ..models import OfficialAccountMessage
 from ..tencent import TencentChatError, client_for
-from ..tencent.sending import SendReply, new_random
+from ..tencent.sending import RANDOM_LIMIT, SendReply, new_random
 from ..webhook.events import SentMessage
 from ..webhook.inbound import InboundRequest
 from ..webhook.ingest import new_message, schedule_new_message
@@ -34,6 +39,8 @@ from .elements import Element, ElementError
 if TYPE_CHECKING:
     from ..models import ScheduledSend
     from ..tencent.budget import TimeBudget
+
+logger = logging.getLogger(__name__)
 
 # How Tencent's after-send callback names a message sent by REST (OptPlatform).
 REST_PLATFORM = "RESTAPI"
@@ -65,6 +72,22 @@ class SendFailed(Exception):
         super().__init__(f"Tencent did not send the message: {error}{advice}")
 
 
+class SentNotStored(Exception):
+    """Tencent sent the message, but it could not be stored here (``__cause__`` says why).
+
+    ``msg_key`` and ``msg_time`` (Tencent's, in seconds, or None) name the message that went
+    out: do not send it again. Tencent's after-send callback stores it when it arrives.
+    """
+
+    def __init__(self, msg_key: str, msg_time: int | None, reason: BaseException) -> None:
+        self.msg_key, self.msg_time = msg_key, msg_time
+        super().__init__(
+            f"Tencent sent the message (MsgKey {msg_key}, MsgTime {msg_time}) but it could not "
+            f"be stored here ({type(reason).__name__}: {reason}); Tencent's after-send callback "
+            "will store it. Do not send it again."
+        )
+
+
 Elements = Iterable[Element | Mapping[str, Any] | str]
 
 
@@ -80,6 +103,7 @@ def send_message(
     sent_by: str = ...,
     send_at: None = ...,
     budget: TimeBudget | None = ...,
+    random: int | None = ...,
 ) -> OfficialAccountMessage: ...
 
 
@@ -95,6 +119,7 @@ def send_message(
     sent_by: str = ...,
     send_at: datetime,
     budget: TimeBudget | None = ...,
+    random: int | None = ...,
 ) -> ScheduledSend: ...
 
 
@@ -109,14 +134,18 @@ def send_message(
     sent_by: str = "",
     send_at: datetime | None = None,
     budget: TimeBudget | None = None,
+    random: int | None = None,
 ) -> OfficialAccountMessage | ScheduledSend:
     """Broadcast ``elements`` (builders, elements as JSON, or strings for texts) from
     ``official_account`` of app ``sdk_app_id``, and return the stored message.
 
     ``sent_by`` says who asked ("admin:alice", "api:deploy", "command"). With ``send_at`` the
     send is scheduled for then, and the :class:`~officialaccount_webhook.models.ScheduledSend`
-    returned. Raises :class:`SendError` before any call (a message Tencent would refuse, an app
-    that cannot call Tencent), :class:`SendFailed` when Tencent refuses or does not answer.
+    returned. ``random`` is the send's ``Random``, chosen here if None: give the same one to
+    send again what may have been sent (a form confirmed twice), and Tencent drops the second
+    within five minutes. Raises :class:`SendError` before any call (a message Tencent would
+    refuse, an app that cannot call Tencent), :class:`SendFailed` when Tencent refuses or does
+    not answer, :class:`SentNotStored` when it sent but storing failed.
     """
     message = prepare(
         sdk_app_id,
@@ -127,11 +156,15 @@ def send_message(
         offline_push_info=offline_push_info,
         sent_by=sent_by,
     )
+    if random is None:
+        random = new_random()
+    elif not 0 <= random < RANDOM_LIMIT:
+        raise SendError(f"Random must be between 0 and {RANDOM_LIMIT - 1}.")
     if send_at is not None:
         from .schedule import schedule_send  # the Tasks framework, only when scheduling
 
-        return schedule_send(sdk_app_id, official_account, message, sent_by, send_at)
-    return deliver(sdk_app_id, official_account, message, sent_by, new_random(), budget=budget)
+        return schedule_send(sdk_app_id, official_account, message, sent_by, send_at, random)
+    return deliver(sdk_app_id, official_account, message, sent_by, random, budget=budget)
 
 
 def prepare(
@@ -189,7 +222,32 @@ def deliver(
         raise SendFailed(exc) from exc
     except ImproperlyConfigured as exc:
         raise SendError(str(exc)) from None
-    return store_sent(sdk_app_id, official_account, message, reply, sent_by)
+    if reply.uncertain:
+        # Tencent's answer to a retry with the same Random is taken to name the first send's
+        # MsgKey, dropped as a duplicate or not [inferred]: said, so that it can be checked.
+        logger.warning(
+            "Broadcast from %s sent by a retry that followed an uncertain attempt: MsgKey %s, "
+            "Random %s is taken to be the one message Tencent sent",
+            official_account,
+            reply.msg_key,
+            reply.random,
+        )
+    try:
+        stored = store_sent(sdk_app_id, official_account, message, reply, sent_by)
+    except Exception as exc:
+        # Whatever failed (the database, or a bug), the message went out: the caller must learn
+        # its MsgKey rather than send it again.
+        logger.exception(
+            "Broadcast from %s sent (MsgKey %s, MsgTime %s) but not stored; its after-send "
+            "callback will store it",
+            official_account,
+            reply.msg_key,
+            reply.msg_time,
+        )
+        raise SentNotStored(reply.msg_key, reply.msg_time, exc) from exc
+    # Not a column: the returned row says it for this call only (``sent_uncertain``).
+    stored.sent_uncertain = reply.uncertain  # type: ignore[attr-defined]
+    return stored
 
 
 def store_sent(

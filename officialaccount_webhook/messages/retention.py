@@ -11,7 +11,8 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from ..conf import get_settings
-from ..models import CallbackDelivery, OfficialAccountMessage, PrunedMessage
+from ..models import CallbackDelivery, OfficialAccountMessage, PrunedMessage, SendIdempotencyKey
+from ..models.sending import IDEMPOTENCY_KEY_RETENTION
 from . import tombstones
 
 
@@ -23,6 +24,8 @@ class PruneReport:
     """Bodies of other products' callbacks cleared (``OTHER_COMMAND_BODY_RETENTION_DAYS``)."""
     tombstones: int
     """Tombstones deleted (``TOMBSTONE_RETENTION_DAYS``)."""
+    idempotency_keys: int = 0
+    """The send API's idempotency keys deleted (``models.sending.IDEMPOTENCY_KEY_RETENTION``)."""
 
 
 def prune(
@@ -33,7 +36,8 @@ def prune(
     now: datetime | None = None,
 ) -> PruneReport:
     """Delete delivery records (and, if asked, messages) received before ``cutoff``; clear the
-    kept bodies of other products' callbacks, and delete tombstones, past their own retentions.
+    kept bodies of other products' callbacks, and delete tombstones and the send API's
+    idempotency keys, past their own retentions.
 
     Each batch is its own short transaction. A deleted message leaves a tombstone, in the same
     transaction, so that backfill does not store it again.
@@ -67,7 +71,12 @@ def prune(
         batch_size,
         _delete,
     )
-    return PruneReport(deliveries, deleted_messages, other_bodies, buried)
+    keys = _in_batches(
+        SendIdempotencyKey.objects.filter(created_at__lt=now - IDEMPOTENCY_KEY_RETENTION),
+        batch_size,
+        _delete,
+    )
+    return PruneReport(deliveries, deleted_messages, other_bodies, buried, keys)
 
 
 def _days_before(now: datetime, days: int) -> datetime:

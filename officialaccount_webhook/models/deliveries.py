@@ -87,6 +87,12 @@ class CallbackDelivery(models.Model):
             models.Index(
                 fields=("sdk_app_id", "-received_at"), name="officialaccount_delivery_app"
             ),
+            # The health probe's last accepted callback per app, past any flood of refusals.
+            models.Index(
+                fields=("sdk_app_id", "-received_at"),
+                condition=models.Q(status_code=200),
+                name="officialaccount_delivery_ok",
+            ),
         )
 
     def __str__(self) -> str:

@@ -11,11 +11,16 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from ..moderation.patterns import has_nested_quantifier
 from ..webhook.wire import MAX_ACCOUNT_LENGTH, MAX_COMMAND_LENGTH
 from .base import note
 from .deliveries import CallbackDelivery
 
 _ALL_APPS = _("Empty: every app.")
+_NESTED_QUANTIFIER = _(
+    "A quantifier inside a repeated group, as in (a+)+ or (.*)*, can make matching a message "
+    "take without end. Write the pattern without the nesting (a+ instead of (a+)+)."
+)
 
 
 class ModerationDecision(models.Model):
@@ -99,6 +104,8 @@ class KeywordRule(models.Model):
                 re.compile(self.pattern)
             except re.error as exc:
                 raise ValidationError({"pattern": str(exc)}) from None
+            if has_nested_quantifier(self.pattern):
+                raise ValidationError({"pattern": _NESTED_QUANTIFIER})
 
 
 class DenyListEntry(models.Model):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
@@ -15,6 +17,13 @@ from .messages import OfficialAccountMessage
 TASK_ID_LENGTH = 255
 # The Idempotency-Key header's value: a UUID is 36 characters; room for the client's own.
 IDEMPOTENCY_KEY_LENGTH = 255
+# A key with no answer this long after its claim is taken to be a send whose request died (its
+# worker killed): a retry is answered "maybe sent" rather than "still sending" for ever. Far
+# beyond any request's time budget.
+IDEMPOTENCY_CLAIM_TIMEOUT = timedelta(minutes=10)
+# How long a key is kept (then deleted by officialaccount_prune): a retry later than this sends
+# again. Far beyond any client's retries, and beyond Tencent's five minutes of duplicate checks.
+IDEMPOTENCY_KEY_RETENTION = timedelta(days=7)
 
 
 class ScheduledSend(models.Model):
@@ -76,7 +85,9 @@ class SendIdempotencyKey(models.Model):
     and the answer given, which a retried request gets again instead of a second send.
 
     Unique per user: two callers may use the same key. A row without an ``answer`` is a send
-    in progress; a send that certainly did not happen leaves no row, so it may be retried.
+    in progress (or one whose request died: after ``IDEMPOTENCY_CLAIM_TIMEOUT`` it is answered
+    as maybe sent); a send that certainly did not happen leaves no row, so it may be retried.
+    Kept ``IDEMPOTENCY_KEY_RETENTION``, then pruned.
     """
 
     user = models.ForeignKey(

@@ -7,7 +7,8 @@ creating an account. ``ErrorCode`` 0 allows; 1 refuses; sending also knows 2 (di
 sender is told it was sent) and a rewritten ``MsgBody``/``CloudCustomData`` with 0; creating and
 sending take a code of the app's own in [120001, 130000], which the caller receives with
 ``ErrorInfo``; subscribing can refuse some of the subscribers with 0 and
-``RefusedSubscribers_Account``.
+``RefusedSubscribers_Account`` [inferred: the protocol notes have it from a summary of page
+60799, not its text; verify].
 """
 
 from __future__ import annotations

@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from ..webhook import fields
-from ..webhook.wire import MAX_ACCOUNT_LENGTH, wrong_type
+from ..webhook.wire import MAX_ACCOUNT_LENGTH
 from .commands import BEFORE_ADD_SUBSCRIBER, BEFORE_CREATE_ACCOUNT, BEFORE_SEND_MSG
 from .decisions import Verdict
 
@@ -70,22 +70,13 @@ class BeforeAddSubscriber:
     @classmethod
     def from_payload(cls, command: str, payload: dict[str, Any]) -> BeforeAddSubscriber:
         repairs: fields.Repairs = []
-        items = fields.required(payload, "SubscribeAccountList")
-        if not isinstance(items, list):
-            raise wrong_type("SubscribeAccountList", "an array", items)
-        accounts = []
-        for index, item in enumerate(items):
-            if not isinstance(item, dict):
-                raise wrong_type(f"SubscribeAccountList[{index}]", "an object", item)
-            prefix = f"SubscribeAccountList[{index}]."
-            accounts.append(
-                fields.required_id(item, "Subscriber_Account", MAX_ACCOUNT_LENGTH, prefix)
-            )
         return cls(
             command=command,
             official_account=fields.required_id(payload, "Official_Account", MAX_ACCOUNT_LENGTH),
             operator_account=fields.optional_text(payload, "Operator_Account", repairs),
-            subscriber_accounts=tuple(dict.fromkeys(accounts)),
+            subscriber_accounts=fields.id_list(
+                payload, "SubscribeAccountList", "Subscriber_Account", MAX_ACCOUNT_LENGTH
+            ),
             event_time=_event_time(payload, repairs),
             payload=payload,
         )

@@ -5,14 +5,19 @@ stop a thread. The pool therefore counts busy threads, stuck ones included, and 
 when all are busy (``submit`` returns None), so that the fallback answers at once instead of the
 callback waiting behind a stuck hook. Threads are daemons: a stuck hook does not hold up the
 process's exit.
+
+Each job runs in a copy of its caller's context (``contextvars``): a hook's log records carry
+the callback's fields (``log.callback_fields``) as the request's own do.
 """
 
 from __future__ import annotations
 
+import contextvars
 import queue
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future
+from functools import partial
 from typing import Any
 
 _Job = tuple[Callable[[], Any], "Future[Any]"]
@@ -30,12 +35,13 @@ class HookPool:
         self._lock = threading.Lock()
 
     def submit(self, function: Callable[[], Any]) -> Future[Any] | None:
-        """Run ``function`` in a free worker; None when none is free."""
+        """Run ``function`` in a free worker, in a copy of the caller's context; None when none
+        is free."""
         if not self._free.acquire(blocking=False):
             return None
         future: Future[Any] = Future()
         self._start_threads()
-        self._jobs.put((function, future))
+        self._jobs.put((partial(contextvars.copy_context().run, function), future))
         return future
 
     def _start_threads(self) -> None:

@@ -16,6 +16,15 @@ from .events import HookEvent
 Hook = Callable[[HookEvent], Decision]
 _H = TypeVar("_H", bound=Hook)
 
+
+class HookNotLoaded(Exception):
+    """A path of ``MODERATION_HOOKS`` that cannot be imported, or names no function."""
+
+    def __init__(self, path: str, problem: str) -> None:
+        super().__init__(f"{path} could not be loaded: {problem}")
+        self.path = path
+
+
 _decorated: dict[str, list[Hook]] = {command: [] for command in BEFORE_COMMANDS}
 
 
@@ -44,7 +53,8 @@ def unregister(function: Hook) -> None:
 
 
 def hooks_for(command: str) -> list[Hook]:
-    """The hooks for ``command``, in the order they run."""
+    """The hooks for ``command``, in the order they run. Raises :class:`HookNotLoaded` for a
+    path that cannot be imported (moderation answers that with the fallback)."""
     from ..conf import get_settings
 
     paths = get_settings().moderation.hooks.get(command, ())
@@ -57,9 +67,12 @@ def _imported(paths: tuple[str, ...]) -> tuple[Hook, ...]:
     # (lru_cache keeps no exception), and check E004 names it at start-up.
     hooks = []
     for path in paths:
-        function = import_string(path)
+        try:
+            function = import_string(path)
+        except Exception as exc:  # ImportError, or whatever the module raised on import
+            raise HookNotLoaded(path, f"{type(exc).__name__}: {exc}") from exc
         if not callable(function):
-            raise TypeError(f"{path} is not callable")
+            raise HookNotLoaded(path, "it is not callable")
         hooks.append(function)
     return tuple(hooks)
 

@@ -49,32 +49,33 @@ def run_hooks(
         name = hook_name(hook)
         remaining = deadline - clock()
         if remaining <= 0:
-            return _failed(event, name, "not run: the budget was spent", fallback, clock, start)
-        future = pool.submit(partial(_call, hook, event))
+            return failed(event, name, "not run: the budget was spent", fallback, clock, start)
+        future = pool.submit(partial(in_worker, hook, event))
         if future is None:
             failure = f"not run: all {pool.size} moderation workers are busy"
-            return _failed(event, name, failure, fallback, clock, start)
+            return failed(event, name, failure, fallback, clock, start)
         overran = f"overran the budget of {budget:g} s and was abandoned"
         try:
             decision = future.result(timeout=remaining)
         except FutureTimeout:
-            return _failed(event, name, overran, fallback, clock, start)
+            return failed(event, name, overran, fallback, clock, start)
         except Exception as exc:
-            return _failed(event, name, _describe(exc), fallback, clock, start, exc)
+            return failed(event, name, describe(exc), fallback, clock, start, exc)
         if clock() > deadline:  # answered, but too late to count (the clock says)
-            return _failed(event, name, overran, fallback, clock, start)
+            return failed(event, name, overran, fallback, clock, start)
         try:
             _check(event, decision)
         except ContractError as exc:
-            return _failed(event, name, f"answered {exc}", fallback, clock, start)
+            return failed(event, name, f"answered {exc}", fallback, clock, start)
         if not decision.allows:
             return Verdict(decision, name, clock() - start)
     return Verdict(Decision.allow(), "", clock() - start)
 
 
-def _call(hook: Hook, event: HookEvent) -> Any:
+def in_worker(function: Callable[..., Any], *args: Any) -> Any:
+    """``function(*args)``, as a pool's worker runs it."""
     try:
-        return hook(event)
+        return function(*args)
     finally:
         # A worker thread lives on between requests; its connection must not, beyond what
         # CONN_MAX_AGE allows (Django closes a request thread's, not this one's).
@@ -87,7 +88,7 @@ def _check(event: HookEvent, decision: object) -> None:
     check_contract(event.command, decision)
 
 
-def _failed(
+def failed(
     event: HookEvent,
     name: str,
     failure: str,
@@ -96,6 +97,7 @@ def _failed(
     start: float,
     exc: BaseException | None = None,
 ) -> Verdict:
+    """The fallback's verdict for a hook ``name`` that failed, logged with ``exc``."""
     failure = failure if len(failure) <= MAX_FAILURE_LENGTH else failure[:499] + "…"
     logger.error(
         "Moderation hook %s failed for %s of SdkAppid %s: %s; the fallback (%s) answers",
@@ -109,5 +111,6 @@ def _failed(
     return Verdict(fallback, name, clock() - start, fallback_applied=True, failure=failure)
 
 
-def _describe(exc: BaseException) -> str:
+def describe(exc: BaseException) -> str:
+    """An exception in one line, as the record's ``failure`` shows it."""
     return f"raised {type(exc).__name__}: {' '.join(str(exc).split())}".rstrip(": ")

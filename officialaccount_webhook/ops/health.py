@@ -4,9 +4,11 @@ that wait for a drain), in JSON, never cached.
 
 Anyone (a load balancer) gets the status alone. Staff users signed in, and a monitor that sends
 ``Authorization: Bearer <HEALTH_TOKEN>``, get the details: the spool's and its quarantine's
-depth, the task backlog in the task mode, and each app's last accepted callback and its age.
-Nothing secret is in either. The cost is one statement and two bounded directory listings
-(``probe``), cheap enough for a probe every few seconds.
+depth, the task backlog in the task mode, and each app's last accepted callback and its age; a
+staff user sees the apps of their scope (``scope``, the admin's per-app grants), the token's
+bearer every app. Nothing secret is in either. The cost is one statement (and a staff user's
+grants) and two bounded directory listings (``probe``), cheap enough for a probe every few
+seconds.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
+from .. import scope
 from ..conf import WebhookSettings, get_settings
 from . import probe
 
@@ -56,8 +59,9 @@ class Health:
     def status(self) -> str:
         return UNAVAILABLE if self.failing else OK
 
-    def details(self) -> dict[str, Any]:
-        """Everything measured, as JSON values."""
+    def details(self, apps: frozenset[int] | None = None) -> dict[str, Any]:
+        """Everything measured, as JSON values; of the apps, only those in ``apps`` (None: all)."""
+        backlog = self.task_backlog
         return {
             "status": self.status,
             "failing": self.failing,
@@ -69,13 +73,16 @@ class Health:
                 "quarantined": self.depth.quarantined,
                 "counted_up_to": probe.MAX_COUNTED,
             },
-            "task_backlog": self.task_backlog,
+            "task_backlog": backlog,
+            # The count stops at probe.MAX_COUNTED: there, it means at least that many.
+            "task_backlog_capped": backlog is not None and backlog >= probe.MAX_COUNTED,
             "apps": {
                 str(sdk_app_id): {
                     "last_accepted_at": at.isoformat() if at else None,
                     "age_seconds": (self.checked_at - at).total_seconds() if at else None,
                 }
                 for sdk_app_id, at in self.last_accepted.items()
+                if apps is None or sdk_app_id in apps
             },
         }
 
@@ -103,6 +110,19 @@ def may_see_details(request: HttpRequest, conf: WebhookSettings) -> bool:
     user = getattr(request, "user", None)
     if user is not None and user.is_active and user.is_staff:
         return True
+    return bears_token(request, conf)
+
+
+def apps_shown(request: HttpRequest, conf: WebhookSettings) -> frozenset[int] | None:
+    """The apps whose details a caller who may see details sees: every app (None) for the bearer
+    of ``HEALTH_TOKEN``, the apps of their scope for a staff user."""
+    if bears_token(request, conf):
+        return None
+    return scope.visible_app_ids(getattr(request, "user", None))
+
+
+def bears_token(request: HttpRequest, conf: WebhookSettings) -> bool:
+    """Whether the request sends ``Authorization: Bearer <HEALTH_TOKEN>`` (never, without one)."""
     scheme, _, token = request.headers.get("Authorization", "").partition(" ")
     return bool(
         conf.health_token
@@ -118,5 +138,8 @@ def health(request: HttpRequest) -> JsonResponse:
     """200 or 503 with ``{"status": ...}``, and the details for those who may see them."""
     conf = get_settings()
     result = check(conf, timezone.now())
-    body = result.details() if may_see_details(request, conf) else {"status": result.status}
+    if may_see_details(request, conf):
+        body = result.details(apps_shown(request, conf))
+    else:
+        body = {"status": result.status}
     return JsonResponse(body, status=503 if result.failing else 200)

@@ -10,12 +10,15 @@ Counted where it happens, in the process that handles it:
 * ``officialaccount_callback_refusals_total{reason}``: refusals, by reason class;
 * ``officialaccount_callback_duration_seconds``: the webhook's time per request (histogram);
 * ``officialaccount_receiver_failures_total{signal}``: receivers that raised;
-* ``officialaccount_tencent_calls_total{api, result, error_code}``: Tencent's answers to REST
-  calls (recall, send, ...), each attempt once, by its ``ErrorCode``.
+* ``officialaccount_tencent_calls_total{api, result, error_code}``: REST calls to Tencent
+  (recall, send, ...), each attempt once: its answer by ``ErrorCode``, or ``result="transport"``
+  (``error_code="none"``) when no usable answer came (a timeout, a refused connection, an HTTP
+  error status, a reply that is not JSON).
 
 Measured when scraped (:class:`DepthCollector`): ``officialaccount_spool_pending``,
 ``officialaccount_spool_quarantined`` and, in the task mode on django-tasks-db,
-``officialaccount_task_backlog``.
+``officialaccount_task_backlog``, each counted up to ``probe.MAX_COUNTED`` (a gauge at that
+value means at least that many).
 
 Under gunicorn (or any server with several worker processes) set ``PROMETHEUS_MULTIPROC_DIR``
 to an empty directory, the same for every worker, before the server starts: each worker then
@@ -39,6 +42,7 @@ from django.views.decorators.http import require_safe
 
 from .. import log
 from ..conf import get_settings
+from ..moderation.commands import BEFORE_COMMANDS
 from ..webhook.account_events import ACCOUNT_CHANGES, SUBSCRIBER_COMMANDS
 from ..webhook.wire import AFTER_MSG_WITHDRAW, AFTER_SEND_MSG
 
@@ -53,7 +57,7 @@ logger = logging.getLogger(__name__)
 
 PREFIX = "officialaccount"
 KNOWN_COMMANDS = frozenset(
-    {AFTER_SEND_MSG, AFTER_MSG_WITHDRAW, *ACCOUNT_CHANGES, *SUBSCRIBER_COMMANDS}
+    {AFTER_SEND_MSG, AFTER_MSG_WITHDRAW, *ACCOUNT_CHANGES, *SUBSCRIBER_COMMANDS, *BEFORE_COMMANDS}
 )
 # A refusal's status code names its class (webhook.wire and auth say which error has which).
 REFUSAL_REASONS = {
@@ -90,7 +94,7 @@ if prometheus_client is not None:
         ),
         "tencent_calls": _counter(
             "tencent_calls",
-            "Tencent REST answers, each attempt once.",
+            "Tencent REST calls, each attempt once, by answer.",
             ("api", "result", "error_code"),
         ),
         "duration": prometheus_client.Histogram(
@@ -141,6 +145,13 @@ def tencent_answered(api: str, error_code: int | None) -> None:
         _metrics["tencent_calls"].labels(api, result, code).inc()
 
 
+def tencent_unanswered(api: str) -> None:
+    """Count one attempt of REST call ``api`` that got no usable answer (a timeout, a connection
+    error, an HTTP error status, a reply that is not JSON): result ``transport``."""
+    if _metrics:
+        _metrics["tencent_calls"].labels(api, "transport", "none").inc()
+
+
 class DepthCollector:
     """The spool's and the task queue's depth, measured at each scrape (``probe``)."""
 
@@ -162,7 +173,7 @@ class DepthCollector:
         if backlog is None:
             return
         try:
-            count = backlog.count()
+            count = probe.bounded(backlog).count()
         except DatabaseError as error:  # the scrape still answers; the health endpoint fails
             logger.warning("Could not count the task backlog for the metrics: %s", error)
             return

@@ -3,9 +3,11 @@ asks every few seconds: the spool's depth from a bounded directory listing, and 
 part in one statement whose every piece reads an index.
 
 The statement is ``SELECT (…), (…), …`` with one scalar subquery per configured app (its last
-accepted callback: the delivery table's ``(sdk_app_id, -received_at)`` index) and, in the task
-mode on django-tasks-db, one for the task backlog (its partial index on ready tasks). It runs
-whatever the tables hold, and answering it is the database's health.
+accepted callback: the delivery table's partial index on ``(sdk_app_id, -received_at)`` of the
+accepted requests, so that a flood of refused ones is never walked past) and, in the task mode on
+django-tasks-db, one for the task backlog (its partial index on ready tasks), counted up to
+``MAX_COUNTED`` as the spool is. It runs whatever the tables hold, and answering it is the
+database's health.
 """
 
 from __future__ import annotations
@@ -28,8 +30,8 @@ from ..models import CallbackDelivery
 from ..notify import framework
 from ..webhook import spool, spooling
 
-# A directory listing stops counting here: a spool this deep is news enough, and a listing of
-# millions of names must not hold the load balancer's probe.
+# A directory listing, or the task backlog's count, stops counting here: a spool or a queue this
+# deep is news enough, and counting millions must not hold the load balancer's probe.
 MAX_COUNTED = 10_000
 
 
@@ -44,7 +46,8 @@ class SpoolDepth:
 @dataclass(frozen=True)
 class DatabaseReading:
     """What the database said: each app's last accepted callback, and the task backlog (None
-    when it cannot be counted: not the task mode, or not a database task backend)."""
+    when it cannot be counted: not the task mode, or not a database task backend; at most
+    ``MAX_COUNTED``, which then means at least that many)."""
 
     last_accepted: dict[int, datetime | None]
     task_backlog: int | None
@@ -74,7 +77,7 @@ def read_database(conf: WebhookSettings) -> DatabaseReading:
     backlog = task_backlog(conf)
     counts_backlog = backlog is not None and backlog.db == using
     if backlog is not None and counts_backlog:
-        parts.append(backlog.order_by().values("pk"))
+        parts.append(bounded(backlog))
     row = _select(using, parts, count_last=counts_backlog)
     last = {sdk_app_id: _datetime(value) for sdk_app_id, value in zip(conf.apps, row, strict=False)}
     return DatabaseReading(last_accepted=last, task_backlog=row[-1] if counts_backlog else None)
@@ -96,6 +99,11 @@ def task_backlog(conf: WebhookSettings) -> QuerySet[Any, Any] | None:
     return DBTaskResult.objects.using(router.db_for_read(DBTaskResult)).filter(
         status="READY", backend_name=conf.task_backend, queue_name=conf.task_queue
     )
+
+
+def bounded(backlog: QuerySet[Any, Any]) -> QuerySet[Any, Any]:
+    """The first ``MAX_COUNTED`` of ``backlog``, to count: a count of it stops there."""
+    return backlog.order_by().values("pk")[:MAX_COUNTED]
 
 
 def _select(using: str, parts: list[QuerySet[Any, Any]], *, count_last: bool) -> tuple[Any, ...]:

@@ -179,6 +179,7 @@ class TencentChatClient(AccountsApi, SendingApi, SubscribersApi):
             try:
                 reply = self._post(service, command, body, budget)
             except TencentTransportError as error:
+                metrics.tencent_unanswered(name)
                 failure = error
                 retry = error.retryable
             else:

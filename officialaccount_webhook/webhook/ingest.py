@@ -98,8 +98,11 @@ def _moderated(
     using: str, sdk_app_id: int, event: BeforeEvent, request: InboundRequest
 ) -> CallbackDelivery:
     """A before-callback: this app's command, so its body is kept, with the hooks' decision
-    beside it (``moderation.records``); both commit together."""
+    beside it (``moderation.records``); both commit together. An account the mirror does not
+    know yet becomes known, as with every other callback that names one."""
     with transaction.atomic(using=using):
+        if event.official_account:
+            mirror.ensure_account(using, sdk_app_id, event.official_account)
         return _record(
             using,
             sdk_app_id,

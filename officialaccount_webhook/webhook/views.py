@@ -11,7 +11,7 @@ from typing import Any
 
 from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import ImproperlyConfigured
-from django.db import DatabaseError, transaction
+from django.db import DatabaseError, DataError, IntegrityError, transaction
 from django.http import HttpRequest, HttpResponse
 from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.renderers import BaseRenderer, JSONRenderer
@@ -142,7 +142,7 @@ class CallbackView(APIView):
             # is this app's to keep (docs/webhook.md), for officialaccount_reprocess.
             return _reject(inbound, error, body if keeps_refused_body(inbound) else None)
         if isinstance(event, BeforeEvent):
-            return _moderated(app.sdk_app_id, decide(app, event), inbound)
+            return _moderated(app.sdk_app_id, decide(app, event), inbound, body)
         # What fails here is ours, not the request's: handle_exception answers it.
         store_or_spool(app.sdk_app_id, event, inbound)
         return HttpResponse(_SUCCESS_BODY, content_type=JSONRenderer.media_type)
@@ -167,14 +167,34 @@ class CallbackView(APIView):
         return _envelope_response(error.status_code, error.info)
 
 
-def _moderated(sdk_app_id: int, event: BeforeEvent, inbound: InboundRequest) -> HttpResponse:
+def _moderated(
+    sdk_app_id: int, event: BeforeEvent, inbound: InboundRequest, body: bytes
+) -> HttpResponse:
     """A before-callback, decided by moderation's hooks: stored with its decision, and answered
     with it even when it could not be stored (Tencent does not ask again)."""
     try:
         store_or_spool(sdk_app_id, event, inbound)
+    except (IntegrityError, DataError) as exc:
+        # About this callback's data: kept as a refused body, for officialaccount_reprocess.
+        logger.exception("Could not store a moderated callback; kept as refused")
+        _keep_unstored(inbound, NotStored(f"not stored ({type(exc).__name__})"), body)
     except Exception:
         logger.exception("Could not keep a moderated callback; its decision is answered anyway")
     return HttpResponse(answer_body(event), content_type=JSONRenderer.media_type)
+
+
+class NotStored(CallbackError):
+    """A moderated callback answered with its decision (so 200), which could not be stored."""
+
+    status_code = 200
+
+
+def _keep_unstored(inbound: InboundRequest, error: CallbackError, body: bytes) -> None:
+    log.note(outcome="refused")
+    try:
+        record_rejection(inbound, error, body)
+    except DatabaseError:
+        logger.exception("Could not record the unstored callback either")
 
 
 def _inbound(http_request: HttpRequest) -> InboundRequest:

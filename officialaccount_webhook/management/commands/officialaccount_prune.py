@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from ...conf import get_settings
 from ...messages.retention import prune
+from ...models.sending import IDEMPOTENCY_KEY_RETENTION
 
 
 class Command(BaseCommand):
@@ -18,7 +19,8 @@ class Command(BaseCommand):
         "DELIVERY_RETENTION_DAYS setting), in small batches so that the webhook is never held "
         "up. With --messages, also delete messages received that long ago, leaving a tombstone "
         "for each. Also clears kept bodies of other products' callbacks and deletes tombstones "
-        "past their own retention settings."
+        "past their own retention settings, and the send API's idempotency keys older than "
+        f"{IDEMPOTENCY_KEY_RETENTION.days} days."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -51,5 +53,7 @@ class Command(BaseCommand):
         self.stdout.write(
             f"Cleared the body of {report.other_bodies} other product's callback(s) past "
             "OTHER_COMMAND_BODY_RETENTION_DAYS; deleted "
-            f"{report.tombstones} tombstone(s) past TOMBSTONE_RETENTION_DAYS."
+            f"{report.tombstones} tombstone(s) past TOMBSTONE_RETENTION_DAYS; deleted "
+            f"{report.idempotency_keys} send idempotency key(s) older than "
+            f"{IDEMPOTENCY_KEY_RETENTION.days} days."
         )

@@ -8,7 +8,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from ...compose.send import SendError, SendFailed, send_message
+from ...compose.send import SendError, SendFailed, SentNotStored, send_message
 from ...models import OfficialAccountMessage
 from ..arguments import moment
 
@@ -50,7 +50,8 @@ class Command(BaseCommand):
                 sent_by="command",
                 send_at=options["send_at"],
             )
-        except (SendError, SendFailed) as exc:
+        except (SendError, SendFailed, SentNotStored) as exc:
+            # SentNotStored: sent, not stored here; its message names the MsgKey.
             raise CommandError(str(exc)) from None
         if isinstance(sent, OfficialAccountMessage):
             self.stdout.write(
