@@ -137,7 +137,7 @@ def big_message() -> Any:
     return message
 
 
-def time_pages(runs: int) -> None:
+def time_pages(runs: int, only: str = "") -> None:
     from django.contrib.auth.models import User
     from django.test import Client
     from django.urls import reverse
@@ -169,6 +169,29 @@ def time_pages(runs: int) -> None:
                 "msg_time__lt": "2026-04-01T00:00:00+00:00",
             },
         ),
+        # The chart follows the drill-down: bars of hours, days or months over its range.
+        "chart, drill-down one day": (
+            changelist,
+            {
+                "msg_time__gte": "2026-03-10T00:00:00+00:00",
+                "msg_time__lt": "2026-03-11T00:00:00+00:00",
+            },
+        ),
+        "chart, drill-down one year": (
+            changelist,
+            {
+                "msg_time__gte": "2026-01-01T00:00:00+00:00",
+                "msg_time__lt": "2027-01-01T00:00:00+00:00",
+            },
+        ),
+        "chart, one year, one account": (
+            changelist,
+            {
+                "official_account": some.official_account,
+                "msg_time__gte": "2026-01-01T00:00:00+00:00",
+                "msg_time__lt": "2027-01-01T00:00:00+00:00",
+            },
+        ),
         "detail page": (
             reverse("admin:officialaccount_webhook_officialaccountmessage_change", args=[some.pk]),
             {},
@@ -181,6 +204,8 @@ def time_pages(runs: int) -> None:
     total = OfficialAccountMessage.objects.count()
     print(f"\n{total:,} messages; median of {runs} runs after a warm-up, server side:")
     for name, (url, params) in pages.items():
+        if only not in name:
+            continue
         client.get(url, params)
         timings = []
         for _ in range(runs):
@@ -199,6 +224,7 @@ def main() -> None:
     )
     parser.add_argument("--messages", type=int, default=1_000_000)
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--only", default="", help="time only the pages whose name holds this")
     args = parser.parse_args()
     url = os.environ.get("BENCH_DATABASE_URL") or DEFAULT_URL
     if not url.startswith(("postgres://", "postgresql://")):
@@ -215,7 +241,7 @@ def main() -> None:
     call_command("migrate", verbosity=0)
     fill(args.messages)
     analyze()
-    time_pages(args.runs)
+    time_pages(args.runs, args.only)
 
 
 if __name__ == "__main__":

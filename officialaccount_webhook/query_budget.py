@@ -45,14 +45,16 @@ class QueryTimedOut(Exception):
 
 
 @contextmanager
-def query_budget(using: str = DEFAULT_DB_ALIAS) -> Iterator[None]:
-    """Within the block, each statement on ``using`` may run ``QUERY_TIMEOUT`` seconds; one
-    that runs longer raises ``QueryTimedOut`` (its transaction, or savepoint, rolled back).
+def query_budget(using: str = DEFAULT_DB_ALIAS, seconds: float | None = None) -> Iterator[None]:
+    """Within the block, each statement on ``using`` may run ``QUERY_TIMEOUT`` seconds (or
+    ``seconds``, a budget of the caller's own); one that runs longer raises ``QueryTimedOut``
+    (its transaction, or savepoint, rolled back).
 
     On PostgreSQL the block is a transaction (a savepoint inside one already open): render
     lazy responses inside it, or their queries run without the budget.
     """
-    seconds = get_settings().query_timeout
+    if seconds is None:
+        seconds = get_settings().query_timeout
     connection = connections[using]
     if seconds <= 0:
         yield

@@ -72,6 +72,8 @@ INSTALLED_APPS = [
     # Token authentication for the REST API's callers (manage.py drf_create_token USERNAME).
     "rest_framework.authtoken",
     "drf_spectacular",
+    # Swagger UI's files for /api/docs/, served from this site rather than from a CDN.
+    "drf_spectacular_sidecar",
     "officialaccount_webhook",
     # For OFFICIALACCOUNT_SIGNAL_MODE=task: django-tasks-db's database backend and its worker,
     # on the backport of Django's Tasks framework where Django has none (5.2).
@@ -165,6 +167,11 @@ SPECTACULAR_SETTINGS = {
     "TITLE": "Official-account messages",
     "DESCRIPTION": "Stored Tencent Chat official-account messages, and their recall.",
     "VERSION": "1",
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    # No validator badge: Swagger UI would send the schema's URL to its public validator.
+    "SWAGGER_UI_SETTINGS": {"validatorUrl": None, "deepLinking": True},
 }
 
 _sdk_app_id = os.environ.get("TENCENT_CHAT_SDKAPPID", "").strip()

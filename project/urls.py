@@ -1,6 +1,6 @@
 from django.contrib import admin
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from officialaccount_webhook.api.permissions import CanViewMessages
 from officialaccount_webhook.ops import metrics
@@ -19,6 +19,14 @@ urlpatterns = [
         "api/schema/",
         SpectacularAPIView.as_view(permission_classes=[CanViewMessages]),
         name="schema",
+    ),
+    # A page to read and try the API (Swagger UI), from drf-spectacular-sidecar's static files,
+    # so that nothing is fetched from elsewhere; behind the schema's permission. The admin links
+    # to the URL named "api-docs" when the project has one.
+    path(
+        "api/docs/",
+        SpectacularSwaggerView.as_view(url_name="schema", permission_classes=[CanViewMessages]),
+        name="api-docs",
     ),
 ]
 

@@ -25,6 +25,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "officialaccount_webhook",
     # The task mode's tests: the backport of Django's Tasks framework where Django has none
     # (5.2), and a database task backend, whose table every test database then has.
@@ -86,6 +87,14 @@ REST_FRAMEWORK = {
         "officialaccount_webhook.api.authentication.ThrottledBasicAuthentication",
     ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+}
+
+# As the example project: the API docs page's files from drf-spectacular-sidecar.
+SPECTACULAR_SETTINGS = {
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "SWAGGER_UI_SETTINGS": {"validatorUrl": None},
 }
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

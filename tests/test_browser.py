@@ -130,8 +130,12 @@ def browse(base: str, page: Any) -> None:
     page.wait_for_selector(".officialaccount-message")
     text = page.locator(".officialaccount-text").first
     assert text.inner_text() == "Spring sale\nstarts today"
+    # An image from a host not in ADMIN_IMAGE_HOSTS is fetched only when asked for.
+    assert page.locator(".officialaccount-image img").count() == 0
+    page.locator(".officialaccount-image .officialaccount-reveal").click()
     image = page.locator(".officialaccount-image img")
     assert image.get_attribute("src") == "https://example.com/img/198"
+    assert image.get_attribute("referrerpolicy") == "no-referrer"
     assert (
         page.locator(".officialaccount-image a").get_attribute("href")
         == "https://example.com/img/0"

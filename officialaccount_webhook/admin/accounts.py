@@ -8,7 +8,6 @@ actions), so every field is read-only here.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
 
@@ -21,7 +20,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from ..models import OfficialAccount, OfficialAccountMessage
-from . import account_actions, detail
+from . import account_actions, detail, times
 from .base import ReadOnlyAdmin
 from .filters import SdkAppIdFilter
 
@@ -198,8 +197,8 @@ class OfficialAccountAdmin(ReadOnlyAdmin):
         return state(account)
 
     @admin.display(description=_("last message"))
-    def last_message(self, account: OfficialAccount) -> datetime | None:
-        return getattr(account, _LAST_MESSAGE, None)
+    def last_message(self, account: OfficialAccount) -> str:
+        return times.moment(getattr(account, _LAST_MESSAGE, None))  # admin/times.py's format
 
     @admin.display(description=_("messages"))
     def messages_link(self, account: OfficialAccount) -> str:

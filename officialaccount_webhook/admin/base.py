@@ -6,16 +6,16 @@ deleting still follows the delete permission.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from django.contrib import admin, messages
 from django.contrib.admin.views.main import ChangeList
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
-from django.utils.html import format_html
+from django.utils.html import format_html, strip_tags
 from django.utils.translation import gettext_lazy as _
 
-from . import pagination, search
+from . import pagination, search, times
 from .budget import within_budget
 from .drilldown import drill_down, range_bound
 from .rendering import pretty_json
@@ -36,6 +36,14 @@ class ReadOnlyAdmin(AppScopedAdmin):
     # The lookups the list may be given in its query string besides its own filters' (the
     # drill-down's ranges are added): anything else could be a slow or failing query.
     allowed_lookups: frozenset[str] = frozenset()
+
+    class Media:
+        # The lists fit the window: one-line cells cut with an ellipsis, booleans as icons.
+        css: ClassVar[dict[str, tuple[str, ...]]] = {"all": ("officialaccount_webhook/admin.css",)}
+
+    def __init__(self, model: type[Any], admin_site: admin.AdminSite) -> None:
+        super().__init__(model, admin_site)
+        times.show_moments(self)  # every moment to the second, with its time zone
 
     def lookup_allowed(self, lookup: str, value: str, request: HttpRequest | None = None) -> bool:
         if self.drill_down_field and lookup in (
@@ -118,3 +126,39 @@ class ReadOnlyAdmin(AppScopedAdmin):
 
 def json_block(value: Any) -> str:
     return format_html('<pre style="white-space: pre-wrap">{}</pre>', pretty_json(value))
+
+
+def one_line(text: str, whole: str = "") -> str:
+    """A list cell on one line, cut with an ellipsis where the column ends (admin.css), the
+    whole text on hover; the detail page shows it in full."""
+    if not text:
+        return "-"
+    return format_html(
+        '<span class="officialaccount-cut" title="{}">{}</span>', whole or text, text
+    )
+
+
+def two_lines(first: str, second: str) -> str:
+    """A list cell of two one-line parts (``one_line``), the second smaller: two columns' worth
+    of facts in the width of one."""
+    return format_html(
+        '<span class="officialaccount-cut" title="{}">{}</span>'
+        '<span class="officialaccount-cut officialaccount-second" title="{}">{}</span>',
+        strip_tags(first),
+        first,
+        second,
+        second,
+    )
+
+
+def outcome_badge(outcome: str, label: str, status_code: int | None = None) -> str:
+    """A delivery's outcome as a coloured badge (admin.css: refusals red, withdrawals amber),
+    with the HTTP status the webhook answered."""
+    status = f" {status_code}" if status_code is not None else ""
+    return format_html(
+        '<span class="officialaccount-outcome officialaccount-outcome-{}" title="{}">{}{}</span>',
+        outcome,
+        label,
+        label,
+        status,
+    )

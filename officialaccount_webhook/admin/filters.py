@@ -18,9 +18,14 @@ from django.utils.translation import gettext_lazy as _
 
 from ..conf import get_settings
 from ..elements import KNOWN_TYPES
-from ..models import OfficialAccountMessageQuerySet
-from ..scope import visible_app_ids
+from ..models import OfficialAccount, OfficialAccountMessageQuerySet
+from ..ops.metrics import KNOWN_COMMANDS
+from ..scope import scoped, visible_app_ids
 from ..values import parse_sdk_app_id
+
+# At most this many known values are offered under a typed filter: enough to pick from, few
+# enough for the page; any other can still be typed.
+MAX_SUGGESTIONS = 200
 
 
 class SdkAppIdFilter(admin.SimpleListFilter):
@@ -45,26 +50,43 @@ class SdkAppIdFilter(admin.SimpleListFilter):
 
 
 class InputFilter(admin.SimpleListFilter):
-    """A filter the user types into: an exact value, matched by an index."""
+    """A filter the user types into: an exact value, matched by an index.
+
+    Its box has a label, a button and a line that says it matches exactly; a subclass may offer
+    known values (``suggestions``) in a list the browser shows as the user types.
+    """
 
     template = "admin/officialaccount_webhook/input_filter.html"
     field_name = ""
+    # What to type, shown under the box with the exactness note.
+    example: Any = ""
 
     def lookups(self, request: HttpRequest, model_admin: Any) -> Iterable[tuple[str, str]]:
-        # Django shows a filter only when it has choices; this one has a text box instead.
+        # Django calls this once, with the request, as it builds the filter: the place to
+        # learn what to offer. It shows a filter only when it has choices; this one has a box.
+        self.offered, self.more_known = self.suggestions(request)
         return [("", "")]
+
+    def suggestions(self, request: HttpRequest) -> tuple[list[tuple[str, str]], bool]:
+        """Values to offer, as (value, label), and whether more are known than offered."""
+        return [], False
 
     def choices(  # type: ignore[override]  # its own template reads its own keys
         self, changelist: Any
     ) -> Iterator[dict[str, Any]]:
-        # One entry that carries what the template needs: the current value, and the other
-        # query parameters to keep when the form is submitted.
+        # One entry that carries what the template needs: the current value, the other query
+        # parameters to keep when the form is submitted, and the values to offer.
         others = changelist.get_query_string(remove=[self.parameter_name, "p"])
         yield {
             "value": self.value() or "",
             "parameter_name": self.parameter_name,
             "others": parse_qsl(others.removeprefix("?"), keep_blank_values=True),
             "clear_url": others,
+            "exactness": _("Matches the whole value exactly, letter case included."),
+            "example": self.example,
+            "offered": getattr(self, "offered", []),
+            "more_known": getattr(self, "more_known", False),
+            "limit": MAX_SUGGESTIONS,
         }
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
@@ -76,15 +98,47 @@ class InputFilter(admin.SimpleListFilter):
 
 
 class OfficialAccountFilter(InputFilter):
+    """An account ID, with the accounts of the mirror (within the user's apps) offered."""
+
     title = _("official account")
     parameter_name = "official_account"
     field_name = "official_account"
+    example = _("For example @TOA#_shop")
+
+    def suggestions(self, request: HttpRequest) -> tuple[list[tuple[str, str]], bool]:
+        return known_accounts(request)
 
 
 class CommandFilter(InputFilter):
     title = _("command")
     parameter_name = "command"
     field_name = "command"
+    example = _("For example C2C.CallbackAfterSendMsg")
+
+    def suggestions(self, request: HttpRequest) -> tuple[list[tuple[str, str]], bool]:
+        # The commands this app handles: a fixed list, no query.
+        return [(command, command) for command in sorted(KNOWN_COMMANDS)], False
+
+
+def known_accounts(request: HttpRequest) -> tuple[list[tuple[str, str]], bool]:
+    """The mirror's accounts the user may see (of the app the list is filtered by, if any), the
+    first ``MAX_SUGGESTIONS`` by ID, and whether there are more: one query of the mirror, a
+    table of one row per account."""
+    accounts = scoped(OfficialAccount.objects.all(), request.user)
+    sdk_app_id = parse_sdk_app_id(request.GET.get(SdkAppIdFilter.parameter_name, ""))
+    if sdk_app_id is not None:
+        accounts = accounts.filter(sdk_app_id=sdk_app_id)
+    rows = list(
+        accounts.order_by("official_account", "sdk_app_id").values_list("official_account", "name")[
+            : MAX_SUGGESTIONS + 1
+        ]
+    )
+    # One account ID in two apps is offered once (the filter matches it in every app), with
+    # a name it has in one of them.
+    offered: dict[str, str] = {}
+    for account, name in rows[:MAX_SUGGESTIONS]:
+        offered[account] = offered.get(account) or name or account
+    return list(offered.items()), len(rows) > MAX_SUGGESTIONS
 
 
 class ElementTypeFilter(admin.SimpleListFilter):

@@ -16,7 +16,7 @@ from django.utils.translation import gettext_lazy as _
 from ..models import CallbackDelivery, DenyListEntry, KeywordRule, ModerationDecision
 from ..moderation import keywords  # noqa: F401  (its cache forgets rules saved here)
 from ..scope import visible_app_ids
-from . import detail
+from . import detail, times
 from .base import ReadOnlyAdmin, json_block
 from .filters import CommandFilter, SdkAppIdFilter
 from .scope import AppScopedAdmin
@@ -93,6 +93,10 @@ def decision_block(delivery: CallbackDelivery) -> str:
 
 class _AppRuleAdmin(AppScopedAdmin):
     """Rules of one app or of every app: a user limited to some apps edits theirs only."""
+
+    def __init__(self, model: type[Any], admin_site: admin.AdminSite) -> None:
+        super().__init__(model, admin_site)
+        times.show_moments(self)  # their times as every list of the app shows them
 
     def get_form(
         self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any

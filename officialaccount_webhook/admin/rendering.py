@@ -2,6 +2,11 @@
 
 An element that is not what its ``MsgType`` says is shown as its JSON, and a URL that is not
 http(s) is never a link. The template (``message_body.html``) escapes every value.
+
+An image from a message is fetched by the reader's browser only when the reader asks (a click),
+or when its host is one the project trusts (``ADMIN_IMAGE_HOSTS``), and never with a referrer:
+otherwise merely opening a message would tell whoever sent its URL that, and when, someone
+looked, and from which admin.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ from urllib.parse import urlsplit
 
 from django.utils.translation import gettext
 
+from ..conf import get_settings
 from ..elements import (
     CUSTOM,
     FACE,
@@ -41,6 +47,26 @@ def safe_url(value: Any) -> str:
     except ValueError:
         return ""
     return value if scheme in ("http", "https") else ""
+
+
+def host_of(url: str) -> str:
+    """The host name of an http(s) URL, lower case; "" when it has none."""
+    try:
+        return (urlsplit(url).hostname or "").lower()
+    except ValueError:
+        return ""
+
+
+def shown_inline(url: str) -> bool:
+    """Whether the admin may show the image at ``url`` without being asked: its host is in
+    ``ADMIN_IMAGE_HOSTS`` (an entry starting with "." also takes the subdomains)."""
+    host = host_of(url)
+    if not host:
+        return False
+    return any(
+        host == entry or (entry.startswith(".") and (host.endswith(entry) or host == entry[1:]))
+        for entry in get_settings().admin_image_hosts
+    )
 
 
 # What one JSON block of an admin page shows at most: a body may be 1 MB (MAX_BODY_SIZE), and
@@ -104,8 +130,11 @@ def _image(content: dict[str, Any]) -> dict[str, Any] | None:
     original = next((by_type[t] for t in (_ORIGINAL, _LARGE, _THUMBNAIL) if t in by_type), None)
     if thumb is None or original is None:
         return None
+    thumbnail_url = safe_url(thumb.get("URL"))
     return {
-        "thumbnail_url": safe_url(thumb.get("URL")),
+        "thumbnail_url": thumbnail_url,
+        "inline": shown_inline(thumbnail_url),
+        "host": host_of(thumbnail_url),
         "original_url": safe_url(original.get("URL")),
         "raw_original_url": string_field(original, "URL"),
         "width": number_field(original, "Width"),
@@ -136,9 +165,12 @@ def _file(content: dict[str, Any]) -> dict[str, Any]:
 
 
 def _video(content: dict[str, Any]) -> dict[str, Any]:
+    thumbnail_url = safe_url(content.get("ThumbUrl"))
     return {
         **_link(content, "VideoUrl"),
-        "thumbnail_url": safe_url(content.get("ThumbUrl")),
+        "thumbnail_url": thumbnail_url,
+        "thumbnail_inline": shown_inline(thumbnail_url),
+        "thumbnail_host": host_of(thumbnail_url),
         "size": number_field(content, "VideoSize"),
         "seconds": number_field(content, "VideoSecond"),
         "format": string_field(content, "VideoFormat"),

@@ -7,27 +7,24 @@ each within the caller's apps (``officialaccount_webhook.scope``, docs/recall.md
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from datetime import UTC, datetime
-from typing import Any, TypeVar, cast
+from collections.abc import Mapping
+from typing import Any
 
 from django.db import transaction
 from django.utils.decorators import method_decorator
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import serializers, status, viewsets
-from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from ..elements import MIN_RUN, indexable
 from ..messages.recall import RecallError, RecallOutcome, recall_messages
 from ..messages.recall_check import check_recalls
 from ..models import MessageRecall, OfficialAccountMessage, OfficialAccountMessageQuerySet
 from ..scope import scoped
-from ..values import parse_moment, parse_sdk_app_id
 from .budget import WithinQueryBudget
+from .filters import MessageFilters
 from .params import MAX_TEXT_LENGTH, NewestFirst, check_params
 from .parsers import BoundedJSONParser
 from .permissions import CanRecallMessages, CanViewMessages, check_app_scope
@@ -60,29 +57,16 @@ class MessageViewSet(WithinQueryBudget, viewsets.ReadOnlyModelViewSet[OfficialAc
     serializer_class = MessageSerializer
     permission_classes = (CanViewMessages,)
     pagination_class = NewestFirst
+    filter_backends = (MessageFilters,)
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         super().initial(request, *args, **kwargs)  # authentication and permissions first
         check_params(request.query_params)
 
     def get_queryset(self) -> OfficialAccountMessageQuerySet:
-        params = self.request.query_params
-        for name, value in params.items():
-            if "\x00" in value:  # PostgreSQL cannot compare text with NUL: a 500 otherwise
-                raise ValidationError({name: "Must not contain a NUL character."})
-        text = params.get("text")
-        if text is not None and not indexable(text):
-            # Otherwise a read of every row, each request (elements.MIN_RUN says why).
-            raise ValidationError({"text": f"Needs {MIN_RUN} letters or digits in a row."})
         # Only the caller's apps (scope.py): another app's message is a 404, as if missing.
-        return scoped(OfficialAccountMessage.objects.all(), self.request.user).matching(
-            sdk_app_id=_parsed(params, "sdk_app_id", parse_sdk_app_id, "Enter a whole number."),
-            official_account=params.get("official_account"),
-            msg_key=params.get("msg_key"),
-            since=_parsed(params, "since", parse_moment, _DATETIME_HINT),
-            until=_parsed(params, "until", parse_moment, _DATETIME_HINT),
-            text=text,
-        )
+        # The query parameters narrow it in MessageFilters, which also offers them as a form.
+        return scoped(OfficialAccountMessage.objects.all(), self.request.user)
 
 
 _RECALL_ANSWERS = {
@@ -153,23 +137,3 @@ class RecallCheckView(_RecallEndpoint):
         return check_recalls(
             messages, requested_by=f"{requested_by} (check)", source=MessageRecall.Source.API
         )
-
-
-_DATETIME_HINT = "Enter an ISO 8601 date and time, e.g. 2024-06-01T00:00:00Z."
-_Value = TypeVar("_Value")
-
-
-def _parsed(
-    params: Mapping[str, str], name: str, parse: Callable[[str], _Value | None], hint: str
-) -> _Value | None:
-    """``params[name]`` parsed, None if absent; a 400 naming the parameter if it cannot be."""
-    if name not in params:
-        return None
-    value = parse(params[name])
-    if value is None:
-        raise ValidationError({name: hint})
-    if isinstance(value, datetime):
-        # The same moment in UTC: PostgreSQL refuses a UTC offset over 15:59 (a 500), which ISO
-        # 8601 allows up to 23:59. Years 2 to 9998 (values.py) cannot overflow on the way.
-        return cast(_Value, value.astimezone(UTC))
-    return value

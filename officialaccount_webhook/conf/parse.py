@@ -70,6 +70,7 @@ def parse_settings(raw: object) -> WebhookSettings:
         require_app_grants=_bool_setting(raw, "REQUIRE_APP_GRANTS", False),
         health_token=_string(raw, "HEALTH_TOKEN", "", ""),
         moderation=_moderation(raw),
+        admin_image_hosts=_hosts(raw.get("ADMIN_IMAGE_HOSTS", ())),
         rest=RestSettings(
             rate_limit=_positive_number(raw, "REST_RATE_LIMIT", schema.DEFAULT_REST_RATE_LIMIT),
             connect_timeout=_positive_number(
@@ -132,6 +133,15 @@ def _strings(value: object, where: str, what: str) -> tuple[str, ...]:
     if not all(isinstance(item, str) and item.strip() for item in value):
         raise _error(where, "must hold only non-empty strings")
     return tuple(value)
+
+
+def _hosts(value: object) -> tuple[str, ...]:
+    where = "['ADMIN_IMAGE_HOSTS']"
+    hosts = tuple(host.strip().lower() for host in _strings(value, where, "host names"))
+    # A URL ("https://cdn.example.com/") is the likeliest slip, and would never match a host.
+    if slips := [host for host in hosts if "/" in host or ":" in host]:
+        raise _error(where, f"must hold host names such as 'cdn.example.com', not {slips}")
+    return hosts
 
 
 def _parse_app(key: object, raw: object) -> TencentApp:

@@ -95,6 +95,7 @@ TOP_LEVEL_KEYS = frozenset(
         "MODERATION_BLOCKED_WORDS",
         "MODERATION_MAX_MESSAGE_BYTES",
         "MODERATION_ELEMENT_TYPES",
+        "ADMIN_IMAGE_HOSTS",
     }
 )
 APP_KEYS = frozenset(
@@ -191,3 +192,6 @@ class WebhookSettings:
     """A bearer token that shows the health endpoint's details to a monitor (staff see them
     when signed in); empty: staff only."""
     moderation: ModerationSettings = ModerationSettings()
+    admin_image_hosts: tuple[str, ...] = ()
+    """Hosts whose images the admin shows inline, lower case; ``.example.com`` also matches its
+    subdomains. Others' images wait for a click: fetching one tells its host who looked."""
