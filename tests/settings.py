@@ -15,6 +15,13 @@ ALLOWED_HOSTS = ["testserver", "localhost", "127.0.0.1"]
 USE_TZ = True
 STATIC_URL = "static/"
 TIME_ZONE = "UTC"
+# The languages the app ships catalogues for; LocaleMiddleware picks one from Accept-Language.
+LANGUAGES = [
+    ("en", "English"),
+    ("zh-hans", "简体中文"),
+    ("ja", "日本語"),
+    ("ko", "한국어"),
+]
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -36,6 +43,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # Chooses the language from the session, the cookie or Accept-Language (LANGUAGES below).
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",

@@ -138,13 +138,13 @@ def one_line(text: str, whole: str = "") -> str:
     )
 
 
-def two_lines(first: str, second: str) -> str:
+def two_lines(first: str, second: str, title: str | None = None) -> str:
     """A list cell of two one-line parts (``one_line``), the second smaller: two columns' worth
-    of facts in the width of one."""
+    of facts in the width of one. ``title`` is the first part's hover text (itself if None)."""
     return format_html(
         '<span class="officialaccount-cut" title="{}">{}</span>'
         '<span class="officialaccount-cut officialaccount-second" title="{}">{}</span>',
-        strip_tags(first),
+        strip_tags(first) if title is None else title,
         first,
         second,
         second,

@@ -102,8 +102,13 @@ class CallbackDeliveryAdmin(ReadOnlyAdmin):
 
     @admin.display(description=_("command · SDKAppID · from"))
     def command_and_source(self, delivery: CallbackDelivery) -> str:
+        # What tells commands apart first ("AfterSendMsg"), in a narrow column; the product
+        # ("OfficialAccount", "Group") leads the second line; the whole command on hover.
+        command = delivery.command or "?"
+        product, _dot, name = command.rpartition(".")
         source = f"{delivery.sdk_app_id or '-'} · {delivery.remote_addr or '-'}"
-        return two_lines(delivery.command or "?", source)
+        second = f"{product} · {source}" if product else source
+        return two_lines(name.removeprefix("Callback") or name, second, title=command)
 
     @admin.display(description=_("rejection reason"))
     def reason_cut(self, delivery: CallbackDelivery) -> str:
