@@ -19,7 +19,6 @@ the accounts synced are the ones the mirror knows.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.db import router, transaction
@@ -34,6 +33,10 @@ from ..tencent.errors import OfficialAccountNotFoundError, api_error
 from ..tencent.subscribers import SubscriberInfo, SubscriberPage, iter_subscribers
 from . import mirror
 
+# Their public path is this module (the command and the admin import them from here).
+from .sync_report import SyncInterrupted as SyncInterrupted
+from .sync_report import SyncReport as SyncReport
+
 # subscribers_changed lists at most this many accounts (signals.py).
 SIGNAL_BATCH = 1000
 NOT_FOUND = 10010
@@ -42,44 +45,7 @@ _PROFILE = ("name", "owner_account", "introduction", "face_url", "organization",
 # the two are the same moment.
 _SAME_MOMENT = timedelta(seconds=1)
 
-Progress = Callable[["SyncReport"], None]
-
-
-@dataclass
-class SyncReport:
-    """What one account's sync found and changed."""
-
-    sdk_app_id: int
-    official_account: str
-    new: bool = False
-    """The mirror did not know the account before."""
-    gone: bool = False
-    """Tencent does not have the account (does not exist, or destroyed)."""
-    destroyed: bool = False
-    """This run marked it destroyed."""
-    changed_fields: list[str] = field(default_factory=list)
-    subscriber_count: int | None = None
-    """Tencent's count."""
-    pages: int = 0
-    seen: int = 0
-    added: int = 0
-    updated: int = 0
-    removed: int = 0
-    complete: bool = False
-
-    @property
-    def changed(self) -> bool:
-        """Whether this run changed the mirror (beyond its ``synced_at`` stamps)."""
-        facts = (self.new, self.destroyed, self.changed_fields, self.added, self.removed)
-        return any(facts) or bool(self.updated)
-
-
-class SyncInterrupted(KeyboardInterrupt):
-    """Ctrl-C during a sync: what was committed stays, ``report`` says how far it got."""
-
-    def __init__(self, report: SyncReport) -> None:
-        super().__init__(report.official_account)
-        self.report = report
+Progress = Callable[[SyncReport], None]
 
 
 def sync_account(

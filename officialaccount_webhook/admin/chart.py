@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 from collections import Counter
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.contrib.admin.views.main import ChangeList
@@ -23,6 +23,10 @@ from django.utils.translation import gettext as _
 
 from ..conf import get_settings
 from ..query_budget import QueryTimedOut, query_budget
+from .buckets import day as _day
+from .buckets import local as _local
+from .buckets import step as _step
+from .buckets import truncate as _truncate
 from .drilldown import range_bound
 
 DAYS = 30  # the period when the list has none
@@ -277,33 +281,3 @@ def _bucket_label(bucket: datetime, unit: str, *, full: bool) -> str:
     if unit == "day":
         return f"{bucket:%Y-%m-%d}" if full else f"{bucket:%m-%d}"
     return f"{bucket:%Y-%m}" if unit == "month" else f"{bucket:%Y}"
-
-
-def _local(value: date | datetime) -> datetime:
-    """A bucket from the database as a naive local datetime, the key of the bars."""
-    if isinstance(value, datetime):
-        return timezone.localtime(value).replace(tzinfo=None) if timezone.is_aware(value) else value
-    return datetime(value.year, value.month, value.day)
-
-
-def _truncate(moment: datetime, unit: str) -> datetime:
-    moment = moment.replace(minute=0, second=0, microsecond=0)
-    if unit != "hour":
-        moment = moment.replace(hour=0)
-    if unit in ("month", "year"):
-        moment = moment.replace(day=1)
-    return moment.replace(month=1) if unit == "year" else moment
-
-
-def _step(bucket: datetime, unit: str) -> datetime:
-    if unit == "hour":
-        return bucket + timedelta(hours=1)
-    if unit == "day":
-        return bucket + timedelta(days=1)
-    if unit == "month":
-        return bucket.replace(year=bucket.year + bucket.month // 12, month=bucket.month % 12 + 1)
-    return bucket.replace(year=bucket.year + 1)
-
-
-def _day(day: date) -> datetime:
-    return timezone.make_aware(datetime(day.year, day.month, day.day))
