@@ -31,7 +31,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from bench.admin_bench import ensure_database  # noqa: E402  # after the path is set
+from bench.database import start_django  # noqa: E402  # after the path is set
 
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/adminbench"
 APPS = (1400000000, 1400000001)
@@ -257,19 +257,7 @@ def main() -> None:
     parser.add_argument("--subscribers", type=int, default=1_000_000)
     parser.add_argument("--runs", type=int, default=5)
     args = parser.parse_args()
-    url = os.environ.get("BENCH_DATABASE_URL") or DEFAULT_URL
-    if not url.startswith(("postgres://", "postgresql://")):
-        sys.exit("This benchmark is for PostgreSQL: set BENCH_DATABASE_URL to a postgres:// URL.")
-    ensure_database(url)
-    os.environ["DATABASE_URL"] = url
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "project.settings")
-    os.environ.setdefault("TENCENT_CHAT_SDKAPPID", str(APPS[0]))
-    os.environ.setdefault("DJANGO_ALLOWED_HOSTS", "testserver")
-    import django
-    from django.core.management import call_command
-
-    django.setup()
-    call_command("migrate", verbosity=0)
+    start_django(DEFAULT_URL, APPS[0])
     fill_accounts()
     fill_subscribers(args.subscribers)
     fill_messages()

@@ -15,7 +15,6 @@ several times over.)
 from __future__ import annotations
 
 import argparse
-import os
 import resource
 import sys
 import time
@@ -24,7 +23,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.admin_bench import DEFAULT_URL, analyze, ensure_database, fill  # noqa: E402
+from bench.admin_bench import DEFAULT_URL, analyze, fill  # noqa: E402
+from bench.database import start_django  # noqa: E402
 
 
 def peak_rss() -> int:
@@ -53,18 +53,7 @@ def main() -> None:
     )
     parser.add_argument("--messages", type=int, default=1_000_000)
     args = parser.parse_args()
-    url = os.environ.get("BENCH_DATABASE_URL") or DEFAULT_URL
-    if not url.startswith(("postgres://", "postgresql://")):
-        sys.exit("This benchmark is for PostgreSQL: set BENCH_DATABASE_URL to a postgres:// URL.")
-    ensure_database(url)
-    os.environ["DATABASE_URL"] = url
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "project.settings")
-    os.environ["DJANGO_DEBUG"] = "0"  # DEBUG keeps every query
-    import django
-    from django.core.management import call_command
-
-    django.setup()
-    call_command("migrate", verbosity=0)
+    start_django(DEFAULT_URL, 1400000000)
     fill(args.messages)
     analyze()
     print("| format | rows | MB written | seconds | rows/s | peak memory growth |")

@@ -1,5 +1,6 @@
 from django.apps import AppConfig
 from django.core.exceptions import ImproperlyConfigured
+from django.db.models.signals import post_delete
 from django.utils.translation import gettext_lazy as _
 
 
@@ -16,8 +17,16 @@ class OfficialAccountWebhookConfig(AppConfig):
         from .checks_webhook import log_unsigned_apps
         from .conf import get_settings
         from .log import install_fields
+        from .models import OfficialAccountMessage
+        from .models.volume import message_deleted
 
         install_fields()  # the callback's fields on every log record of the app
+        # A message deleted through the ORM (the admin's delete) comes off the chart's rollup.
+        post_delete.connect(
+            message_deleted,
+            sender=OfficialAccountMessage,
+            dispatch_uid="officialaccount_volume_forget",
+        )
 
         if OfficialAccountWebhookConfig.unsigned_apps_logged:
             return

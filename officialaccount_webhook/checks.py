@@ -3,7 +3,9 @@ settings promise to keep; warnings for what a project may choose on purpose (sta
 configured, no spool).
 
 IDs are stable; docs/settings.md lists them. The webhook's authentication checks (W001, W002,
-E003, W004) are in ``checks_webhook``.
+E003, W004) are in ``checks_webhook``, the task mode's (W010 to W012) in ``checks_tasks``.
+Messages and hints speak the active language (the project's ``LANGUAGE_CODE`` under
+``manage.py``); setting names, IDs and code stay as written.
 """
 
 from __future__ import annotations
@@ -15,13 +17,15 @@ from django.apps import apps as django_apps
 from django.core.checks import CheckMessage, Error, Tags, Warning, register
 from django.core.exceptions import ImproperlyConfigured
 from django.db import connections, router
+from django.utils.translation import gettext as _
+
+from .checks_tasks import check_signal_mode
 
 # MIN_SENSIBLE_SKEW and MAX_SENSIBLE_SKEW were defined here before the webhook's checks moved.
 from .checks_webhook import MAX_SENSIBLE_SKEW as MAX_SENSIBLE_SKEW
 from .checks_webhook import MIN_SENSIBLE_SKEW as MIN_SENSIBLE_SKEW
 from .checks_webhook import check_apps, check_skew
-from .conf import SETTINGS_NAME, SIGNAL_MODE_TASK, WebhookSettings, get_settings
-from .notify import framework as task_framework
+from .conf import SETTINGS_NAME, WebhookSettings, get_settings
 from .tencent.client import base_url_for
 from .webhook import spool, spooling
 
@@ -35,7 +39,7 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]
         return [
             Error(
                 str(exc),
-                hint="Until this is fixed, the webhook answers every callback with a 500.",
+                hint=_("Until this is fixed, the webhook answers every callback with a 500."),
                 id="officialaccount_webhook.E001",
             )
         ]
@@ -45,7 +49,7 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]
         *check_skew(conf),
         *_check_rest(conf),
         *_check_spool(conf),
-        *_check_signal_mode(conf),
+        *check_signal_mode(conf),
         *_check_moderation(conf),
     ]
 
@@ -63,26 +67,34 @@ def _check_moderation(conf: WebhookSettings) -> list[CheckMessage]:
             try:
                 hook = import_string(path)
             except ImportError as exc:
-                problem = f"cannot be imported ({exc})"
+                problem = _("cannot be imported (%(error)s)") % {"error": exc}
             else:
-                problem = "" if callable(hook) else "is not callable"
+                problem = "" if callable(hook) else _("is not callable")
             if problem:
+                where = f"{SETTINGS_NAME}['MODERATION_HOOKS'][{command!r}]"
                 messages.append(
                     Error(
-                        f"{SETTINGS_NAME}['MODERATION_HOOKS'][{command!r}]: {path} {problem}: "
-                        f"every {command} callback would be answered by the fallback.",
-                        hint="Fix the dotted path, or remove it.",
+                        _(
+                            "%(where)s: %(path)s %(problem)s: every %(command)s callback would "
+                            "be answered by the fallback."
+                        )
+                        % {"where": where, "path": path, "problem": problem, "command": command},
+                        hint=_("Fix the dotted path, or remove it."),
                         id="officialaccount_webhook.E004",
                     )
                 )
     if conf.moderation.budget > MAX_SENSIBLE_MODERATION_BUDGET:
         messages.append(
             Warning(
-                f"{SETTINGS_NAME}['MODERATION_BUDGET'] is {conf.moderation.budget:g} s: Tencent "
-                "waits 2 s for a before-callback's answer, and storing the callback needs time "
-                "too, so a slow hook can make the answer late (Tencent then applies its own "
-                "timeout policy).",
-                hint=f"Keep it at {MAX_SENSIBLE_MODERATION_BUDGET:g} s or less (1.5 by default).",
+                _(
+                    "%(setting)s['MODERATION_BUDGET'] is %(budget)s s: Tencent waits 2 s for a "
+                    "before-callback's answer, and storing the callback needs time too, so a "
+                    "slow hook can make the answer late (Tencent then applies its own timeout "
+                    "policy)."
+                )
+                % {"setting": SETTINGS_NAME, "budget": f"{conf.moderation.budget:g}"},
+                hint=_("Keep it at %(budget)s s or less (1.5 by default).")
+                % {"budget": f"{MAX_SENSIBLE_MODERATION_BUDGET:g}"},
                 id="officialaccount_webhook.W015",
             )
         )
@@ -100,8 +112,8 @@ def _check_rest(conf: WebhookSettings) -> list[CheckMessage]:
         except ImproperlyConfigured as exc:
             messages.append(
                 Warning(
-                    f"{exc} Recalls for this app will fail.",
-                    hint="Set REGION to one of Tencent's data centers, or API_BASE_URL.",
+                    _("%(problem)s Recalls for this app will fail.") % {"problem": exc},
+                    hint=_("Set REGION to one of Tencent's data centers, or API_BASE_URL."),
                     id="officialaccount_webhook.W007",
                 )
             )
@@ -112,20 +124,27 @@ def _check_spool(conf: WebhookSettings) -> list[CheckMessage]:
     if conf.spool_dir is None:
         return [
             Warning(
-                f"{SETTINGS_NAME}['SPOOL_DIR'] is not set: a callback that arrives while the "
-                "database is unreachable is lost (Tencent does not send it again).",
-                hint="Set SPOOL_DIR to a directory on local disk that the web server can write.",
+                _(
+                    "%(setting)s['SPOOL_DIR'] is not set: a callback that arrives while the "
+                    "database is unreachable is lost (Tencent does not send it again)."
+                )
+                % {"setting": SETTINGS_NAME},
+                hint=_("Set SPOOL_DIR to a directory on local disk that the web server can write."),
                 id="officialaccount_webhook.W008",
             )
         ]
     if not spool.available():
         return [
             Error(
-                f"{SETTINGS_NAME}['SPOOL_DIR'] is set, but the spool needs a POSIX system "
-                "(fcntl's file locks), which this is not: a callback that arrives while the "
-                "database is unreachable would be lost.",
-                hint="Run the webhook on Linux, macOS or another POSIX system, or remove "
-                "SPOOL_DIR.",
+                _(
+                    "%(setting)s['SPOOL_DIR'] is set, but the spool needs a POSIX system "
+                    "(fcntl's file locks), which this is not: a callback that arrives while the "
+                    "database is unreachable would be lost."
+                )
+                % {"setting": SETTINGS_NAME},
+                hint=_(
+                    "Run the webhook on Linux, macOS or another POSIX system, or remove SPOOL_DIR."
+                ),
                 id="officialaccount_webhook.E002",
             )
         ]
@@ -136,9 +155,12 @@ def _check_spool(conf: WebhookSettings) -> list[CheckMessage]:
     if not directory.is_dir() or not os.access(directory, os.W_OK | os.X_OK):
         messages.append(
             Warning(
-                f"{SETTINGS_NAME}['SPOOL_DIR'] ({conf.spool_dir}) cannot be written by this "
-                "process, so the spool would fail when it is needed.",
-                hint="Create the directory and give the web server's user write access.",
+                _(
+                    "%(setting)s['SPOOL_DIR'] (%(path)s) cannot be written by this process, so "
+                    "the spool would fail when it is needed."
+                )
+                % {"setting": SETTINGS_NAME, "path": conf.spool_dir},
+                hint=_("Create the directory and give the web server's user write access."),
                 id="officialaccount_webhook.W009",
             )
         )
@@ -146,75 +168,20 @@ def _check_spool(conf: WebhookSettings) -> list[CheckMessage]:
     if quarantined := spooling.quarantined(conf.spool_dir):
         messages.append(
             Warning(
-                f"{len(quarantined)} spooled callback(s) in "
-                f"{conf.spool_dir / spooling.QUARANTINE_DIR}: each failed every attempt to "
-                "store it (SPOOL_MAX_ATTEMPTS), and no drain takes it any more.",
-                hint="See why with `python manage.py officialaccount_drain_spool`; fix the "
-                "cause, then run `python manage.py officialaccount_drain_spool "
-                "--retry-quarantined`.",
+                _(
+                    "%(count)d spooled callback(s) in %(path)s: each failed every attempt to "
+                    "store it (SPOOL_MAX_ATTEMPTS), and no drain takes it any more."
+                )
+                % {"count": len(quarantined), "path": conf.spool_dir / spooling.QUARANTINE_DIR},
+                hint=_(
+                    "See why with `python manage.py officialaccount_drain_spool`; fix the "
+                    "cause, then run `python manage.py officialaccount_drain_spool "
+                    "--retry-quarantined`."
+                ),
                 id="officialaccount_webhook.W013",
             )
         )
     return messages
-
-
-def _check_signal_mode(conf: WebhookSettings) -> list[CheckMessage]:
-    if conf.signal_mode != SIGNAL_MODE_TASK:
-        return []
-    if not task_framework.available():
-        return [
-            Warning(
-                f"{SETTINGS_NAME}['SIGNAL_MODE'] is 'task', but Django's Tasks framework is not "
-                "installed: no signal can be enqueued.",
-                hint="Use Django 6, or on Django 5.2 install the django-tasks backport "
-                "(officialaccount-webhook[tasks]); or set SIGNAL_MODE to 'on_commit'.",
-                id="officialaccount_webhook.W010",
-            )
-        ]
-    unusable = f"{SETTINGS_NAME}['TASK_BACKEND'] is {conf.task_backend!r}, but"
-    try:
-        backend = task_framework.backend(conf.task_backend)
-    except ImproperlyConfigured as exc:
-        return [
-            Warning(
-                f"{unusable} that task backend cannot be used ({exc}): no signal can be enqueued.",
-                hint=f"Configure {conf.task_backend!r} in the TASKS setting, or set "
-                "TASK_BACKEND to an alias that is there.",
-                id="officialaccount_webhook.W011",
-            )
-        ]
-    if backend.queues and conf.task_queue not in backend.queues:
-        return [
-            Warning(
-                f"{unusable} its QUEUES do not include {SETTINGS_NAME}['TASK_QUEUE'] "
-                f"({conf.task_queue!r}): no signal can be enqueued.",
-                hint=f"Add {conf.task_queue!r} to TASKS[{conf.task_backend!r}]['QUEUES'], or set "
-                f"TASK_QUEUE to one of {sorted(backend.queues)}.",
-                id="officialaccount_webhook.W011",
-            )
-        ]
-    for module, class_name, effect in _BACKENDS_WITHOUT_A_WORKER:
-        if task_framework.is_backend(backend, module, class_name):
-            return [
-                Warning(
-                    f"{unusable} that is the {module} task backend: {effect}.",
-                    hint="Use a backend that runs tasks in a worker, such as "
-                    "django_tasks_db.DatabaseBackend; or set SIGNAL_MODE to 'on_commit'.",
-                    id="officialaccount_webhook.W012",
-                )
-            ]
-    return []
-
-
-_BACKENDS_WITHOUT_A_WORKER = [
-    (
-        "immediate",
-        "ImmediateBackend",
-        "it runs each task at once, in the process that enqueues it, so receivers run in the "
-        "webhook's request again, as in 'on_commit' mode",
-    ),
-    ("dummy", "DummyBackend", "it only keeps tasks in memory and never runs them"),
-]
 
 
 @register(Tags.compatibility)
@@ -223,9 +190,11 @@ def check_rest_framework_installed(app_configs: Any = None, **kwargs: Any) -> li
         return []
     return [
         Warning(
-            "'rest_framework' is not in INSTALLED_APPS; officialaccount_webhook's views are "
-            "Django REST Framework views.",
-            hint="Add 'rest_framework' to INSTALLED_APPS.",
+            _(
+                "'rest_framework' is not in INSTALLED_APPS; officialaccount_webhook's views are "
+                "Django REST Framework views."
+            ),
+            hint=_("Add 'rest_framework' to INSTALLED_APPS."),
             id="officialaccount_webhook.W003",
         )
     ]
@@ -253,13 +222,17 @@ def check_api_basic_authentication(app_configs: Any = None, **kwargs: Any) -> li
         return []
     return [
         Warning(
-            "The REST API accepts HTTP Basic authentication without a limit on failed "
-            "attempts: each wrong password costs a worker a password hash, so a few clients "
-            "guessing passwords can leave no worker for Tencent's callbacks.",
-            hint="Use session and token authentication in REST_FRAMEWORK's "
-            "DEFAULT_AUTHENTICATION_CLASSES, or replace BasicAuthentication with "
-            "officialaccount_webhook.api.authentication.ThrottledBasicAuthentication "
-            "(docs/recall.md).",
+            _(
+                "The REST API accepts HTTP Basic authentication without a limit on failed "
+                "attempts: each wrong password costs a worker a password hash, so a few clients "
+                "guessing passwords can leave no worker for Tencent's callbacks."
+            ),
+            hint=_(
+                "Use session and token authentication in REST_FRAMEWORK's "
+                "DEFAULT_AUTHENTICATION_CLASSES, or replace BasicAuthentication with "
+                "officialaccount_webhook.api.authentication.ThrottledBasicAuthentication "
+                "(docs/recall.md)."
+            ),
             id="officialaccount_webhook.W014",
         )
     ]
@@ -277,9 +250,13 @@ def check_sqlite_transaction_mode(app_configs: Any = None, **kwargs: Any) -> lis
         return []
     return [
         Warning(
-            f"Database {alias!r} is SQLite in its default transaction mode: callbacks that "
-            "arrive together can fail with 'database is locked', and Tencent does not retry.",
-            hint=f'Set DATABASES[{alias!r}]["OPTIONS"] = {{"transaction_mode": "IMMEDIATE"}}.',
+            _(
+                "Database %(alias)s is SQLite in its default transaction mode: callbacks that "
+                "arrive together can fail with 'database is locked', and Tencent does not retry."
+            )
+            % {"alias": repr(alias)},
+            hint=_("Set %(option)s.")
+            % {"option": f'DATABASES[{alias!r}]["OPTIONS"] = {{"transaction_mode": "IMMEDIATE"}}'},
             id="officialaccount_webhook.W006",
         )
     ]

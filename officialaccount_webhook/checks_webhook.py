@@ -10,6 +10,7 @@ import logging
 
 from django.conf import settings
 from django.core.checks import CheckMessage, Error, Warning
+from django.utils.translation import gettext as _
 
 from .conf import SETTINGS_NAME, TencentApp, WebhookSettings
 from .conf.schema import DEFAULT_REQUEST_TIME_SKEW, MAX_SENSIBLE_REQUEST_TIME_SKEW
@@ -33,20 +34,27 @@ def check_apps(conf: WebhookSettings) -> list[CheckMessage]:
     if not conf.apps:
         return [
             Warning(
-                f"{SETTINGS_NAME} configures no Tencent Chat app, so every callback is refused.",
-                hint=f"Add your SDKAppID under {SETTINGS_NAME}['APPS'].",
+                _("%(setting)s configures no Tencent Chat app, so every callback is refused.")
+                % {"setting": SETTINGS_NAME},
+                hint=_("Add your SDKAppID under %(setting)s['APPS'].") % {"setting": SETTINGS_NAME},
                 id="officialaccount_webhook.W001",
             )
         ]
     messages: list[CheckMessage] = [
         # Fail closed: a missing token no longer opens the webhook, it shuts this app out.
         Warning(
-            f"Tencent Chat app {app.sdk_app_id} has no callback token and does not accept "
-            "unsigned callbacks: every callback for it is refused.",
-            hint="Enable webhook authentication in the Tencent Chat console and put its token "
-            f"in {SETTINGS_NAME}['APPS'][{app.sdk_app_id}]['CALLBACK_TOKENS'] (for a local "
-            "trial with DEBUG on: 'ACCEPT_UNSIGNED': True). An app that only calls Tencent's "
-            "REST API can ignore this.",
+            _(
+                "Tencent Chat app %(app)s has no callback token and does not accept unsigned "
+                "callbacks: every callback for it is refused."
+            )
+            % {"app": app.sdk_app_id},
+            hint=_(
+                "Enable webhook authentication in the Tencent Chat console and put its token in "
+                "%(setting)s['APPS'][%(app)s]['CALLBACK_TOKENS'] (for a local trial with DEBUG "
+                "on: 'ACCEPT_UNSIGNED': True). An app that only calls Tencent's REST API can "
+                "ignore this."
+            )
+            % {"setting": SETTINGS_NAME, "app": app.sdk_app_id},
             id="officialaccount_webhook.W002",
         )
         for app in conf.apps.values()
@@ -55,12 +63,17 @@ def check_apps(conf: WebhookSettings) -> list[CheckMessage]:
     if not settings.DEBUG:
         messages.extend(
             Error(
-                f"Tencent Chat app {app.sdk_app_id} accepts unsigned callbacks "
-                "(ACCEPT_UNSIGNED) while DEBUG is off: anyone who knows the webhook URL can "
-                "post messages to it.",
-                hint="Enable webhook authentication in the Tencent Chat console, put its token "
-                f"in {SETTINGS_NAME}['APPS'][{app.sdk_app_id}]['CALLBACK_TOKENS'], and keep "
-                "ACCEPT_UNSIGNED for local trials with DEBUG on.",
+                _(
+                    "Tencent Chat app %(app)s accepts unsigned callbacks (ACCEPT_UNSIGNED) while "
+                    "DEBUG is off: anyone who knows the webhook URL can post messages to it."
+                )
+                % {"app": app.sdk_app_id},
+                hint=_(
+                    "Enable webhook authentication in the Tencent Chat console, put its token "
+                    "in %(setting)s['APPS'][%(app)s]['CALLBACK_TOKENS'], and keep "
+                    "ACCEPT_UNSIGNED for local trials with DEBUG on."
+                )
+                % {"setting": SETTINGS_NAME, "app": app.sdk_app_id},
                 id="officialaccount_webhook.E003",
             )
             for app in unsigned_apps(conf)
@@ -72,17 +85,29 @@ def check_skew(conf: WebhookSettings) -> list[CheckMessage]:
     skew = conf.request_time_skew
     if MIN_SENSIBLE_SKEW <= skew <= MAX_SENSIBLE_SKEW:
         return []
-    effect = (
-        "genuine callbacks delayed by the network or a drifting clock will be refused"
-        if skew < MIN_SENSIBLE_SKEW
-        else "a captured callback URL can be replayed for that long"
-    )
+    if skew < MIN_SENSIBLE_SKEW:
+        message = _(
+            "%(setting)s['REQUEST_TIME_SKEW'] is %(skew)s seconds: genuine callbacks delayed by "
+            "the network or a drifting clock will be refused."
+        )
+    else:
+        message = _(
+            "%(setting)s['REQUEST_TIME_SKEW'] is %(skew)s seconds: a captured callback URL can "
+            "be replayed for that long."
+        )
     return [
         Warning(
-            f"{SETTINGS_NAME}['REQUEST_TIME_SKEW'] is {skew} seconds: {effect}.",
-            hint=f"Use a value between {MIN_SENSIBLE_SKEW} and {MAX_SENSIBLE_SKEW}; the "
-            f"default, {DEFAULT_REQUEST_TIME_SKEW}, is a minute. Keep the "
-            "server's clock synchronised (NTP) rather than widening the window.",
+            message % {"setting": SETTINGS_NAME, "skew": skew},
+            hint=_(
+                "Use a value between %(min)s and %(max)s; the default, %(default)s, is a "
+                "minute. Keep the server's clock synchronised (NTP) rather than widening the "
+                "window."
+            )
+            % {
+                "min": MIN_SENSIBLE_SKEW,
+                "max": MAX_SENSIBLE_SKEW,
+                "default": DEFAULT_REQUEST_TIME_SKEW,
+            },
             id="officialaccount_webhook.W004",
         )
     ]

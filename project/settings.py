@@ -20,6 +20,9 @@ environment, and nothing secret is in this file:
 * ``DJANGO_SECRET_KEY``: required when ``DJANGO_DEBUG`` is off.
 * ``DJANGO_DEBUG``: ``1``/``true`` (the default, for local use) or ``0``/``false``.
 * ``DJANGO_ALLOWED_HOSTS``: comma-separated host names.
+* ``DJANGO_LANGUAGE_CODE``: the language of ``manage.py`` (its commands and checks) and of
+  requests that ask for none of ``LANGUAGES``: ``en-us`` (the default), ``zh-hans``, ``ja``
+  or ``ko``.
 * ``OFFICIALACCOUNT_API_BASIC_AUTH``: ``1`` to accept HTTP Basic authentication on the REST
   API, throttled after repeated failures (off by default: use session or token
   authentication).
@@ -142,7 +145,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["OPTIONS"] = {"transaction_mode": "IMMEDIATE"}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-LANGUAGE_CODE = "en-us"
+LANGUAGE_CODE = os.environ.get("DJANGO_LANGUAGE_CODE") or "en-us"
 TIME_ZONE = "UTC"
 USE_I18N = True
 # The languages the app ships catalogues for; LocaleMiddleware picks one from Accept-Language.

@@ -13,6 +13,7 @@ import pytest
 from django.db import connection
 from django.test import Client
 from django.urls import reverse
+from django.utils import translation
 
 from officialaccount_webhook.signals import callback_received, message_recalled, message_received
 from officialaccount_webhook.webhook.auth import compute_sign
@@ -23,6 +24,15 @@ ROOT = Path(__file__).resolve().parent.parent
 PACKAGE_SAMPLES = ROOT / "officialaccount_webhook" / "samples"
 TEST_SAMPLES = Path(__file__).resolve().parent / "samples"
 TOKEN = "current-token"
+
+
+@pytest.fixture(autouse=True)
+def no_language_left_active() -> Iterator[None]:
+    """A request's LocaleMiddleware leaves its language active in the thread after the answer
+    (Django does not reset it): without this, a Chinese request in one test would make the next
+    test's texts Chinese, whichever file that test is in."""
+    yield
+    translation.deactivate()
 
 
 def sample(name: str) -> dict[str, Any]:

@@ -1,7 +1,8 @@
 """The message and delivery lists fit the window (admin.css): in Chromium at 1280 x 800 with
 the sidebar open, no list scrolls sideways and every column header is in the viewport; at
 390 x 844 (a phone) the pages still work. Screenshots of both lists and of the delivery summary
-at both sizes go to ``test-artifacts/screenshots/fit/``."""
+at both sizes, and of both lists in Chinese at 1280, go to
+``test-artifacts/screenshots/fit/``."""
 
 from __future__ import annotations
 
@@ -75,6 +76,17 @@ def test_the_lists_fit_a_laptop_and_work_on_a_phone(live_server: Any) -> None:
             summary = page.locator(".officialaccount-triage")
             assert "Sign does not match" in summary.inner_text()
             summary.screenshot(path=str(SHOTS / f"summary-{size_name}.png"))
+        # In Chinese the labels change width: the lists must still fit.
+        page.set_viewport_size(WIDE)
+        page.set_extra_http_headers({"Accept-Language": "zh-hans"})
+        for list_name, path in LISTS.items():
+            page.goto(f"{base}{path}")
+            page.wait_for_selector("#result_list")
+            assert page.locator("html").get_attribute("lang") == "zh-hans"
+            assert_no_page_scroll(page)
+            assert_fits(page)
+            page.screenshot(path=str(SHOTS / f"{list_name}-1280-zh.png"), full_page=True)
+        page.set_extra_http_headers({})
         # The preview is one line, its whole text on hover.
         page.set_viewport_size(WIDE)
         page.goto(f"{base}{LISTS['messages']}")
@@ -89,7 +101,7 @@ def test_the_lists_fit_a_laptop_and_work_on_a_phone(live_server: Any) -> None:
         f"{name}-{size}.png"
         for name in ("messages", "deliveries", "summary")
         for size in ("1280", "390")
-    }
+    } | {"messages-1280-zh.png", "deliveries-1280-zh.png"}
 
 
 def log_in(base: str, page: Any) -> None:

@@ -153,6 +153,14 @@ def test_rest_api_basic_authentication_is_off_unless_asked_for_and_then_throttle
     assert "authtoken.0001_initial" in plan.stdout
 
 
+def test_the_commands_language_from_the_environment() -> None:
+    chinese = manage("officialaccount_prune", "--batch-size", "0", DJANGO_LANGUAGE_CODE="zh-hans")
+    assert chinese.returncode != 0
+    assert "--batch-size 至少为 1。" in chinese.stderr
+    english = manage("officialaccount_prune", "--batch-size", "0")
+    assert "--batch-size must be at least 1." in english.stderr
+
+
 def test_the_version_moves_with_the_changelog() -> None:
     import re
 

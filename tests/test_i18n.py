@@ -133,11 +133,16 @@ def test_the_compiled_catalogue_matches_its_source(locale: str) -> None:
             assert translations.ngettext(entry.msgid, entry.plural, 1) == entry.msgstr[0]
 
 
-def test_the_chinese_catalogue_holds_every_string_of_the_sources(tmp_path: Path) -> None:
-    """makemessages on a copy of the sources finds no message the catalogue lacks, and the
-    catalogue holds none the sources dropped: a new _("…") fails here until it is translated."""
+def made_catalogue(
+    tmp_path: Path, added: dict[str, str] | None = None
+) -> set[tuple[str | None, str, str | None]]:
+    """The keys makemessages finds in a copy of the sources, with ``added`` (a module's path in
+    the package: a line of Python) appended to those modules first."""
     copy = tmp_path / "officialaccount_webhook"
     shutil.copytree(PACKAGE, copy, ignore=shutil.ignore_patterns("__pycache__", "locale", "static"))
+    for module, line in (added or {}).items():
+        with (copy / module).open("a", encoding="utf-8") as source:
+            source.write(f"\n{line}\n")
     (copy / "locale").mkdir()
     environment = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}
     subprocess.run(
@@ -148,11 +153,33 @@ def test_the_chinese_catalogue_holds_every_string_of_the_sources(tmp_path: Path)
         capture_output=True,
     )
     made = copy / "locale" / "zh_Hans" / "LC_MESSAGES" / "django.po"
-    fresh = {entry.key for entry in parse_po(made)}
+    return {entry.key for entry in parse_po(made)}
+
+
+def test_the_chinese_catalogue_holds_every_string_of_the_sources(tmp_path: Path) -> None:
+    """makemessages on a copy of the sources finds no message the catalogue lacks, and the
+    catalogue holds none the sources dropped: a new _("…") fails here until it is translated."""
+    fresh = made_catalogue(tmp_path)
     shipped = {entry.key for entry in parse_po(catalogue("zh_Hans"))}
     assert len(fresh) > 300
     assert sorted(map(str, fresh - shipped)) == [], "run makemessages and translate these"
     assert sorted(map(str, shipped - fresh)) == [], "these are no longer in the sources"
+
+
+def test_a_new_string_of_the_api_the_checks_or_a_command_is_found(tmp_path: Path) -> None:
+    """The test above reads more than the admin: each way these modules mark a string (gettext
+    and gettext_lazy as _, gettext_noop for a command's help) reaches the catalogue."""
+    added = {
+        "api/params.py": 'PROBE = gettext_lazy("A new API error.")',
+        "checks.py": 'PROBE = _("A new system check.")',
+        "management/commands/officialaccount_gaps.py": 'PROBE = gettext_noop("A new help.")',
+    }
+    fresh = made_catalogue(tmp_path, added)
+    assert {msgid for _, msgid, _ in fresh} >= {
+        "A new API error.",
+        "A new system check.",
+        "A new help.",
+    }
 
 
 # ------------------------------------------------------------------ the Chinese admin

@@ -55,11 +55,16 @@ MOVED = [
 COMMANDS = [
     "officialaccount_backfill",
     "officialaccount_drain_spool",
+    "officialaccount_export",
     "officialaccount_gaps",
     "officialaccount_prune",
     "officialaccount_recall",
     "officialaccount_replay",
+    "officialaccount_reprocess",
+    "officialaccount_rollup",
+    "officialaccount_send",
     "officialaccount_send_test_callback",
+    "officialaccount_sync",
 ]
 
 

@@ -6,6 +6,7 @@ The fixtures and helpers here serve the other tests/test_send_*.py modules too.
 
 from __future__ import annotations
 
+import inspect
 import json
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -28,6 +29,8 @@ from officialaccount_webhook.compose import (
     Video,
     send_message,
 )
+from officialaccount_webhook.compose.body import outgoing
+from officialaccount_webhook.compose.send import MessageOptions, SendOptions
 from officialaccount_webhook.models import CallbackDelivery, OfficialAccountMessage
 from officialaccount_webhook.tencent import client_for
 from officialaccount_webhook.tencent.sending import send_official_account_msg
@@ -411,3 +414,16 @@ def test_the_callback_first_then_the_sends_answer(
     assert stored.sent_at is not None
     assert CallbackDelivery.objects.get().outcome == CallbackDelivery.Outcome.ACCEPTED
     assert len(signal_log.received) == 1
+
+
+def test_the_typed_keywords_are_the_functions_keywords() -> None:
+    """The typings of ``send_message`` (``SendOptions``, with ``send_at`` on each overload) list
+    the keywords the function takes, and ``MessageOptions`` those that ``outgoing`` takes: one
+    added to the function and not to its typings would not be checked in callers."""
+
+    def keywords(function: Callable[..., Any]) -> set[str]:
+        parameters = inspect.signature(function).parameters.values()
+        return {p.name for p in parameters if p.kind is inspect.Parameter.KEYWORD_ONLY}
+
+    assert keywords(send_message) == set(SendOptions.__annotations__) | {"send_at"}
+    assert keywords(outgoing) == set(MessageOptions.__annotations__)

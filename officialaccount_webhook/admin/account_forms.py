@@ -17,6 +17,7 @@ from django.utils.translation import gettext_lazy as _
 
 from ..models import OfficialAccount
 from ..webhook.wire import MAX_ACCOUNT_LENGTH
+from .lazy_text import interpolated
 
 # A custom account ID must start so; without one Tencent makes one up (page 60755).
 ACCOUNT_PREFIX = "@TOA#_"
@@ -63,7 +64,7 @@ def profile_field(name: str, *, required: bool = False) -> forms.CharField:
         strip=name not in _LONG,
         widget=forms.Textarea(attrs={"rows": 3}) if name in _LONG else forms.TextInput(),
         validators=[within_bytes(limit)],
-        help_text=_("At most %(limit)d bytes.") % {"limit": limit},
+        help_text=interpolated(_("At most %(limit)d bytes."), {"limit": limit}),
     )
 
 
@@ -91,8 +92,10 @@ class CreateAccountForm(ProfileForm):
         label=_("official account ID"),
         required=False,
         max_length=MAX_ACCOUNT_LENGTH,
-        help_text=_("Optional; must start with %(prefix)s. Without one Tencent chooses it.")
-        % {"prefix": ACCOUNT_PREFIX},
+        help_text=interpolated(
+            _("Optional; must start with %(prefix)s. Without one Tencent chooses it."),
+            {"prefix": ACCOUNT_PREFIX},
+        ),
     )
     field_order = ("sdk_app_id", "owner_account", "name", "official_account")
 
@@ -144,8 +147,10 @@ class SubscribersForm(forms.Form):
     subscriber_accounts = forms.CharField(
         label=_("Subscriber accounts"),
         widget=forms.Textarea(attrs={"rows": 8, "cols": 60}),
-        help_text=_("User IDs, one a line (or separated by spaces or commas); at most %(max)d.")
-        % {"max": MAX_SUBSCRIBERS_PER_ACTION},
+        help_text=interpolated(
+            _("User IDs, one a line (or separated by spaces or commas); at most %(max)d."),
+            {"max": MAX_SUBSCRIBERS_PER_ACTION},
+        ),
     )
 
     def clean_subscriber_accounts(self) -> list[str]:

@@ -14,10 +14,11 @@ from urllib.parse import urlencode
 from django.contrib import admin
 from django.contrib.admin.views.main import ChangeList
 from django.db.models import OuterRef, QuerySet, Subquery
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest
 from django.urls import URLPattern, reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext
 
 from ..models import OfficialAccount, OfficialAccountMessage
 from . import account_actions, detail, times
@@ -51,9 +52,12 @@ class AccountStateFilter(admin.SimpleListFilter):
 
 def state(account: OfficialAccount) -> str:
     """Active, full or destroyed, in words (destroyed wins: a destroyed account was full too)."""
+    # A context of their own: Django's auth catalogue, read first, says "active" otherwise.
     if account.destroyed_at is not None:
-        return str(_("destroyed"))
-    return str(_("full")) if account.is_full else str(_("active"))
+        return pgettext("account state", "destroyed")
+    if account.is_full:
+        return pgettext("account state", "full")
+    return pgettext("account state", "active")
 
 
 def newest_message_time() -> Subquery:
@@ -222,22 +226,8 @@ class OfficialAccountAdmin(ReadOnlyAdmin):
         # Before Django's own: its "<object_id>/" catch-all would take the URLs otherwise.
         return [*account_actions.urls(self), *super().get_urls()]
 
-    def changelist_page(
-        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
-    ) -> HttpResponse:
-        extra = {
-            **(extra_context or {}),
-            "tencent_actions": account_actions.list_tools(self, request),
-        }
-        return super().changelist_page(request, extra)
-
-    def change_view(
-        self,
-        request: HttpRequest,
-        object_id: str,
-        form_url: str = "",
-        extra_context: dict[str, Any] | None = None,
-    ) -> HttpResponse:
-        tools = account_actions.detail_tools(self, request, object_id)
-        extra = {**(extra_context or {}), "tencent_actions": tools}
-        return super().change_view(request, object_id, form_url, extra)
+    def page_context(self, request: HttpRequest, object_id: str | None) -> dict[str, Any]:
+        # The actions on Tencent the user may take: on the list, those without an account.
+        if object_id is None:
+            return {"tencent_actions": account_actions.list_tools(self, request)}
+        return {"tencent_actions": account_actions.detail_tools(self, request, object_id)}

@@ -97,10 +97,9 @@ class ReadOnlyAdmin(AppScopedAdmin):
         extra_context: dict[str, Any] | None = None,
     ) -> HttpResponse:
         page = super().change_view
+        extra = {**(extra_context or {}), **self.page_context(request, object_id)}
         # Its queries, rendering included, within QUERY_TIMEOUT (budget.py).
-        return within_budget(
-            self, request, lambda: page(request, object_id, form_url, extra_context)
-        )
+        return within_budget(self, request, lambda: page(request, object_id, form_url, extra))
 
     def changelist_view(
         self, request: HttpRequest, extra_context: dict[str, Any] | None = None
@@ -111,11 +110,17 @@ class ReadOnlyAdmin(AppScopedAdmin):
     def changelist_page(
         self, request: HttpRequest, extra_context: dict[str, Any] | None = None
     ) -> HttpResponse:
-        response = super().changelist_view(request, extra_context)
+        extra = {**(extra_context or {}), **self.page_context(request, None)}
+        response = super().changelist_view(request, extra)
         context = getattr(response, "context_data", None)
         if context and "cl" in context:  # not for a redirect or an action's own page
             self.add_changelist_context(context, context["cl"])
         return response
+
+    def page_context(self, request: HttpRequest, object_id: str | None) -> dict[str, Any]:
+        """What a page adds to its template's context: the list's (``object_id`` None), or the
+        detail page's of that row."""
+        return {}
 
     def add_changelist_context(self, context: dict[str, Any], changelist: ChangeList) -> None:
         context["count_capped"] = getattr(changelist.paginator, "capped", False)

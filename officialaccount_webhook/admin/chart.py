@@ -1,10 +1,11 @@
 """Message volume per account over the period of the list being viewed, as inline SVG.
 
 The period is the list's: the drill-down's range (or one typed into the query string), else
-the last 30 days. Its length picks the bars: hours, days, months or years. One grouped query
-over that range (the message-time index bounds it), then plain arithmetic. No JavaScript, no
-build step; the template escapes every label. An account keeps its colour from view to view:
-the colour comes from a hash of its ID, not from its rank in this view.
+the last 30 days. Its length picks the bars: hours, days, months or years. The counts come from
+the rollup of messages per day where it gives the same answer, else from one grouped query over
+that range (``volume.py``), then plain arithmetic. No JavaScript, no build step; the template
+escapes every label. An account keeps its colour from view to view: the colour comes from a
+hash of its ID, not from its rank in this view.
 """
 
 from __future__ import annotations
@@ -16,15 +17,14 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.contrib.admin.views.main import ChangeList
-from django.db.models import Count, DateField, QuerySet
-from django.db.models.functions import TruncDay, TruncHour, TruncMonth, TruncYear
+from django.db.models import QuerySet
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
 from ..conf import get_settings
 from ..query_budget import QueryTimedOut, query_budget
+from . import volume
 from .buckets import day as _day
-from .buckets import local as _local
 from .buckets import step as _step
 from .buckets import truncate as _truncate
 from .drilldown import range_bound
@@ -85,9 +85,9 @@ def volume_chart(changelist: ChangeList, field: str = "msg_time") -> dict[str, A
     """The template context of the chart for the list of ``changelist``: its rows (filters,
     search and scope applied) over its period.
 
-    Its query gets a budget of its own (``CHART_TIME_BUDGET``): counting a year of a busy app
-    reads hundreds of thousands of index entries, and the page must not wait for that. Past
-    the budget the chart says to choose a shorter period instead.
+    Its queries get a budget of their own (``CHART_TIME_BUDGET``): counting a year of a busy
+    app from the messages reads hundreds of thousands of rows, and the page must not wait for
+    that. Past the budget the chart says to choose a shorter period instead.
     """
     start = range_bound(changelist.params.get(f"{field}__gte"))
     end = range_bound(changelist.params.get(f"{field}__lt"))
@@ -125,22 +125,12 @@ def chart_context(
 ) -> dict[str, Any]:
     """The chart of ``queryset`` from ``start`` to ``end`` (either may be None: the list has
     no such bound), with ``now`` (for tests) ending an open period."""
-    unit, buckets, since, until, chosen = _period(start, end, now or timezone.now())
-    trunc = {"hour": TruncHour, "day": TruncDay, "month": TruncMonth, "year": TruncYear}[unit]
-    output = None if unit == "hour" else DateField()
-    rows = (
-        queryset.order_by()
-        .filter(**{f"{field}__gte": since, f"{field}__lt": until})
-        .annotate(bucket=trunc(field, output_field=output))
-        .values("bucket", "official_account")
-        .annotate(messages=Count("pk"))
-    )
-    counts: Counter[tuple[datetime, str]] = Counter()
+    now = now or timezone.now()
+    unit, buckets, since, until, chosen = _period(start, end, now)
+    counts, rollup_days = volume.counts(queryset, unit, since, until, field=field, now=now)
     totals: Counter[str] = Counter()
-    for row in rows:
-        bucket = _local(row["bucket"])
-        counts[(bucket, row["official_account"])] += row["messages"]
-        totals[row["official_account"]] += row["messages"]
+    for (_bucket, account), messages in counts.items():
+        totals[account] += messages
     # Most messages first; equal counts in the order of their IDs, so a view is repeatable.
     ranked = sorted(totals.items(), key=lambda item: (-item[1], item[0]))
     top = [account for account, _count in ranked[:TOP_ACCOUNTS]]
@@ -161,6 +151,7 @@ def chart_context(
         ],
         "peak": peak,
         "unit": unit,
+        "rollup_days": rollup_days,  # how many days the rollup gave (the rest: the messages)
         "first": buckets[0],
         "last": buckets[-1],
         "caption": _caption(unit, since, until, peak),

@@ -13,7 +13,7 @@ hidden ``signed_random`` field: confirming twice (a double click, a resubmitted 
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django import forms
 from django.contrib import messages
@@ -37,6 +37,9 @@ from ..tencent.sending import new_random
 from ..webhook.wire import MAX_ACCOUNT_LENGTH
 from .detail import first_elements
 from .rendering import view
+
+if TYPE_CHECKING:
+    from django.utils.functional import _StrOrPromise
 
 SEND_PERMISSION = "officialaccount_webhook.send_officialaccountmessage"
 TEMPLATE = "admin/officialaccount_webhook/scheduledsend/compose.html"
@@ -65,6 +68,11 @@ def sending_apps(user: Any) -> tuple[list[int], list[int]]:
     return ready, unready
 
 
+def _text_box(label: _StrOrPromise, rows: int) -> forms.CharField:
+    """Optional text in a box of ``rows`` lines (the form's ``clean`` says what is needed)."""
+    return forms.CharField(label=label, required=False, widget=forms.Textarea({"rows": rows}))
+
+
 class ComposeForm(forms.Form):
     sdk_app_id = forms.TypedChoiceField(label=_("App (SDKAppID)"), coerce=int)
     account = forms.ChoiceField(label=_("Official account"), required=False)
@@ -74,13 +82,11 @@ class ComposeForm(forms.Form):
         max_length=MAX_ACCOUNT_LENGTH,
         help_text=_("An account the list does not hold, e.g. @TOA#_…"),
     )
-    text = forms.CharField(label=_("Text"), required=False, widget=forms.Textarea({"rows": 5}))
+    text = _text_box(_("Text"), rows=5)
     image_url = forms.URLField(label=_("Image URL"), required=False, assume_scheme="https")
     image_width = forms.IntegerField(label=_("Image width (px)"), required=False, min_value=0)
     image_height = forms.IntegerField(label=_("Image height (px)"), required=False, min_value=0)
-    custom_data = forms.CharField(
-        label=_("Custom element data"), required=False, widget=forms.Textarea({"rows": 3})
-    )
+    custom_data = _text_box(_("Custom element data"), rows=3)
     custom_desc = forms.CharField(
         label=_("Custom element description"),
         required=False,
@@ -89,9 +95,7 @@ class ComposeForm(forms.Form):
     online_only = forms.BooleanField(
         label=_("Online only"), required=False, help_text=_("Only subscribers online now.")
     )
-    cloud_custom_data = forms.CharField(
-        label=_("Cloud custom data"), required=False, widget=forms.Textarea({"rows": 2})
-    )
+    cloud_custom_data = _text_box(_("Cloud custom data"), rows=2)
     send_at = forms.DateTimeField(
         label=_("Send at"),
         required=False,

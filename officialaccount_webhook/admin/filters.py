@@ -57,9 +57,12 @@ class InputFilter(admin.SimpleListFilter):
     """
 
     template = "admin/officialaccount_webhook/input_filter.html"
-    field_name = ""
+    # Also the name of the field the value is matched against.
+    parameter_name: str
     # What to type, shown under the box with the exactness note.
     example: Any = ""
+    # Values known without a query, offered as they are (``suggestions`` may look up others).
+    known_values: Iterable[str] = ()
 
     def lookups(self, request: HttpRequest, model_admin: Any) -> Iterable[tuple[str, str]]:
         # Django calls this once, with the request, as it builds the filter: the place to
@@ -69,7 +72,7 @@ class InputFilter(admin.SimpleListFilter):
 
     def suggestions(self, request: HttpRequest) -> tuple[list[tuple[str, str]], bool]:
         """Values to offer, as (value, label), and whether more are known than offered."""
-        return [], False
+        return [(value, value) for value in sorted(self.known_values)], False
 
     def choices(  # type: ignore[override]  # its own template reads its own keys
         self, changelist: Any
@@ -94,7 +97,9 @@ class InputFilter(admin.SimpleListFilter):
         if not value:
             return queryset
         # No stored value holds NUL, and PostgreSQL refuses to compare with one.
-        return queryset.none() if "\x00" in value else queryset.filter(**{self.field_name: value})
+        if "\x00" in value:
+            return queryset.none()
+        return queryset.filter(**{self.parameter_name: value})
 
 
 class OfficialAccountFilter(InputFilter):
@@ -102,7 +107,6 @@ class OfficialAccountFilter(InputFilter):
 
     title = _("official account")
     parameter_name = "official_account"
-    field_name = "official_account"
     example = _("For example @TOA#_shop")
 
     def suggestions(self, request: HttpRequest) -> tuple[list[tuple[str, str]], bool]:
@@ -112,12 +116,8 @@ class OfficialAccountFilter(InputFilter):
 class CommandFilter(InputFilter):
     title = _("command")
     parameter_name = "command"
-    field_name = "command"
     example = _("For example C2C.CallbackAfterSendMsg")
-
-    def suggestions(self, request: HttpRequest) -> tuple[list[tuple[str, str]], bool]:
-        # The commands this app handles: a fixed list, no query.
-        return [(command, command) for command in sorted(KNOWN_COMMANDS)], False
+    known_values = KNOWN_COMMANDS  # the commands this app handles
 
 
 def known_accounts(request: HttpRequest) -> tuple[list[tuple[str, str]], bool]:

@@ -20,6 +20,7 @@ from ..messages.recall import RecallError, RecallOutcome, check_reason, recall_m
 from ..messages.recall_check import check_recalls
 from ..models import MessageRecall, OfficialAccountMessage
 from ..webhook.wire import MAX_RECALL_REASON_BYTES
+from .lazy_text import interpolated
 from .scope import refuse_out_of_scope
 
 # Each ten messages cost a call to Tencent while the page waits; more belongs to the command.
@@ -31,8 +32,10 @@ class RecallForm(forms.Form):
         label=_("Reason"),
         required=False,
         max_length=MAX_RECALL_REASON_BYTES,
-        help_text=_("Optional; sent to Tencent. At most %(bytes)d bytes.")
-        % {"bytes": MAX_RECALL_REASON_BYTES},
+        help_text=interpolated(
+            _("Optional; sent to Tencent. At most %(bytes)d bytes."),
+            {"bytes": MAX_RECALL_REASON_BYTES},
+        ),
     )
 
     def clean_reason(self) -> str:

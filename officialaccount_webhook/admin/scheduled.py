@@ -16,6 +16,7 @@ from django.http import HttpRequest, HttpResponse
 from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from .. import elements
 from ..compose.schedule import cancel_scheduled
@@ -75,7 +76,7 @@ class ScheduledSendAdmin(ReadOnlyAdmin):
     )
     readonly_fields = ("body", "sent")
 
-    @admin.display(description=_("content"))
+    @admin.display(description=pgettext_lazy("column", "content"))
     def preview(self, row: ScheduledSend) -> str:
         return elements.preview(row.msg_body)
 

@@ -31,7 +31,8 @@ WINDOWS = (
     ("day", _("last day"), timedelta(days=1)),
     ("week", _("last week"), timedelta(days=7)),
 )
-# The outcomes a reader should look at: the webhook said no.
+# The outcomes a reader should look at: the webhook said no. Migration 0013's trigram index on
+# the reasons is partial to these two: a change here needs a new index there.
 REFUSALS = (Outcome.REJECTED, Outcome.REFUSED)
 # How many of the latest refusals of each kind the reasons are grouped from, and how many
 # reasons the summary names.
@@ -114,13 +115,14 @@ def search(
 ) -> tuple[QuerySet[CallbackDelivery], str | None]:
     """The deliveries matching every word of ``term``, and a message when the search is refused.
 
-    Each word is taken for what its shape says: an IP address is a remote address, a MsgKey
-    (``<seq>_<random>_<time>``) is a message's (its index finds the messages, their deliveries
-    by the message link), ``Word.Word`` is a command (the (command, -received_at) index);
-    anything else is looked for in the reasons of the refusals, the only deliveries that have
-    one (the (outcome, -received_at) index finds them; their reasons are read). The remote
-    address has no index: that search reads the deliveries newest first, within
-    ``QUERY_TIMEOUT`` (budget.py)."""
+    Each word is taken for what its shape says: an IP address is a remote address (the
+    (remote_addr, -received_at) index), a MsgKey (``<seq>_<random>_<time>``) is a message's (its
+    index finds the messages, their deliveries by the message link), ``Word.Word`` is a command
+    (the (command, -received_at) index); anything else is looked for in the reasons of the
+    refusals, the only deliveries that have one. On PostgreSQL a trigram index on the refusals'
+    ``UPPER(reason)`` finds them (migration 0013: its condition is ``REFUSALS``, and this
+    query's must stay the same for it to serve); elsewhere the (outcome, -received_at) index
+    finds the refusals and their reasons are read."""
     words = term.split()
     if len(words) > MAX_TERMS:
         return deliveries.none(), ngettext(

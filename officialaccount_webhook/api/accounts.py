@@ -14,6 +14,7 @@ from functools import cached_property
 from typing import Any
 
 from django.db.models import QuerySet
+from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import viewsets
@@ -29,7 +30,16 @@ from ..values import parse_sdk_app_id
 from ..webhook.wire import MAX_ACCOUNT_LENGTH
 from .account_serializers import STATE_LOOKUPS, STATES, AccountSerializer, SubscriberSerializer
 from .budget import WithinQueryBudget
-from .params import MAX_CURSOR_LENGTH, MAX_TEXT_LENGTH, NewestFirst
+from .params import (
+    APP_PARAMETERS,
+    INVALID_CURSOR,
+    MAX_CURSOR_LENGTH,
+    MAX_TEXT_LENGTH,
+    WHOLE_NUMBER,
+    NewestFirst,
+    check_params,
+    text_search_parameter,
+)
 
 VIEW_ACCOUNT = "officialaccount_webhook.view_officialaccount"
 VIEW_SUBSCRIBER = "officialaccount_webhook.view_officialaccountsubscriber"
@@ -53,23 +63,6 @@ class HasViewPermissions(BasePermission):
         return bool(user and user.is_authenticated and user.has_perms(needed))
 
 
-def check_params(params: Mapping[str, str]) -> None:
-    """A 400 for a NUL character in any parameter (PostgreSQL cannot compare text holding one)
-    or a text parameter longer than any stored value (``name``: than any search worth it)."""
-    errors = {
-        name: "Must not contain a NUL character."
-        for name, value in params.items()
-        if "\x00" in value
-    }
-    errors |= {
-        name: f"Ensure this value has at most {limit} characters."
-        for name, limit in MAX_LENGTHS.items()
-        if len(params.get(name, "")) > limit and name not in errors
-    }
-    if errors:
-        raise ValidationError(errors)
-
-
 def filter_accounts(
     queryset: QuerySet[OfficialAccount], params: Mapping[str, str]
 ) -> QuerySet[OfficialAccount]:
@@ -78,7 +71,7 @@ def filter_accounts(
     if "sdk_app_id" in params:
         sdk_app_id = parse_sdk_app_id(params["sdk_app_id"])
         if sdk_app_id is None:
-            raise ValidationError({"sdk_app_id": "Enter a whole number."})
+            raise ValidationError({"sdk_app_id": WHOLE_NUMBER})
         queryset = queryset.filter(sdk_app_id=sdk_app_id)
     if "official_account" in params:
         queryset = queryset.filter(official_account=params["official_account"])
@@ -89,7 +82,8 @@ def filter_accounts(
     if "state" in params:
         state = params["state"]
         if state not in STATES:
-            raise ValidationError({"state": f"Choose one of: {', '.join(STATES)}."})
+            choices = _("Choose one of: %(choices)s.") % {"choices": ", ".join(STATES)}
+            raise ValidationError({"state": choices})
         queryset = queryset.filter(STATE_LOOKUPS[state])
     return queryset
 
@@ -102,7 +96,7 @@ def filter_subscribers(
     if "current" in params:
         current = _CURRENT.get(params["current"])
         if current is None:
-            raise ValidationError({"current": "Enter true or false."})
+            raise ValidationError({"current": _("Enter true or false.")})
         queryset = queryset.filter(unsubscribed_at__isnull=current)
     if "subscriber_account" in params:
         queryset = queryset.filter(subscriber_account=params["subscriber_account"])
@@ -121,12 +115,12 @@ class _ByAccountID(NewestFirst):
         try:
             cursor = CursorPagination.decode_cursor(self, request)
         except NotFound:
-            raise ValidationError({"cursor": "Invalid cursor."}) from None
+            raise ValidationError({"cursor": INVALID_CURSOR}) from None
         if cursor is None or cursor.position is None:
             return cursor
         position = str(cursor.position)  # text, whatever DRF's type stubs say
         if len(position) > MAX_ACCOUNT_LENGTH or "\x00" in position:
-            raise ValidationError({"cursor": "Invalid cursor."})
+            raise ValidationError({"cursor": INVALID_CURSOR})
         return cursor
 
 
@@ -150,20 +144,15 @@ class _ReadView(WithinQueryBudget, viewsets.ReadOnlyModelViewSet[Any]):
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         super().initial(request, *args, **kwargs)  # authentication and permissions first
-        check_params(request.query_params)
+        check_params(request.query_params, MAX_LENGTHS)
 
 
 _PAGING = [
     OpenApiParameter("page_size", OpenApiTypes.INT, description="1 to 500, default 50"),
 ]
 _ACCOUNT_FILTERS = [
-    OpenApiParameter("sdk_app_id", OpenApiTypes.INT, description="SDKAppID"),
-    OpenApiParameter("official_account", OpenApiTypes.STR, description="Official account ID"),
-    OpenApiParameter(
-        "name",
-        OpenApiTypes.STR,
-        description=f"Text in the name, any case, at most {MAX_TEXT_LENGTH} characters",
-    ),
+    *APP_PARAMETERS,
+    text_search_parameter("name", "the name, any case"),
     OpenApiParameter(
         "state",
         OpenApiTypes.STR,

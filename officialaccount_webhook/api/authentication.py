@@ -21,6 +21,7 @@ from typing import Any
 
 from django.core.cache import caches
 from django.core.cache.backends.base import BaseCache
+from django.utils.translation import gettext_lazy as _
 from rest_framework.authentication import BasicAuthentication
 from rest_framework.exceptions import AuthenticationFailed, Throttled
 from rest_framework.request import Request
@@ -32,7 +33,7 @@ CACHE_KEY_PREFIX = "officialaccount_webhook:basic-auth-failures"
 
 
 class TooManyFailures(Throttled):
-    default_detail = (
+    default_detail = _(
         "Too many failed sign-ins from this address or for this username: Basic "
         "authentication is refused for a while, without checking the password."
     )

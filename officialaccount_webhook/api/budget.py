@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
+from django.utils.translation import gettext_lazy as _
 from rest_framework import status, viewsets
 from rest_framework.exceptions import APIException
 from rest_framework.request import Request
@@ -23,7 +24,7 @@ else:  # a plain mixin at run time, before the viewset's own bases
 class QueryTimeout(APIException):
     status_code = status.HTTP_503_SERVICE_UNAVAILABLE
     default_code = "query_timeout"
-    default_detail = (
+    default_detail = _(
         "The query ran longer than the server allows (QUERY_TIMEOUT) and was stopped. "
         "Narrow it: a time range (since, until), an official account, an exact msg_key, or "
         "a longer text."

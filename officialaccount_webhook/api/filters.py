@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
-from typing import Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from django.db.models import QuerySet
 from django.template.loader import render_to_string
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from rest_framework.exceptions import ValidationError
 from rest_framework.filters import BaseFilterBackend
@@ -22,10 +23,13 @@ from rest_framework.views import APIView
 from ..elements import MIN_RUN, indexable
 from ..models import OfficialAccountMessage, OfficialAccountMessageQuerySet
 from ..values import parse_moment, parse_sdk_app_id
-from .params import MAX_LENGTHS
+from .params import MAX_LENGTHS, NUL_CHARACTER, WHOLE_NUMBER
+
+if TYPE_CHECKING:
+    from django.utils.functional import _StrOrPromise
 
 TEMPLATE = "officialaccount_webhook/api/message_filters.html"
-_DATETIME_HINT = "Enter an ISO 8601 date and time, e.g. 2024-06-01T00:00:00Z."
+_DATETIME_HINT = _("Enter an ISO 8601 date and time, e.g. 2024-06-01T00:00:00Z.")
 # Each parameter as the form shows it: name, label, input type, hint.
 FORM_FIELDS = (
     ("sdk_app_id", _("SDKAppID"), "number", _("exact")),
@@ -47,14 +51,15 @@ class MessageFilters(BaseFilterBackend):
         params = request.query_params
         for name, value in params.items():
             if "\x00" in value:  # PostgreSQL cannot compare text with NUL: a 500 otherwise
-                raise ValidationError({name: "Must not contain a NUL character."})
+                raise ValidationError({name: NUL_CHARACTER})
         text = params.get("text")
         if text is not None and not indexable(text):
             # Otherwise a read of every row, each request (elements.MIN_RUN says why).
-            raise ValidationError({"text": f"Needs {MIN_RUN} letters or digits in a row."})
+            hint = gettext("Needs %(count)d letters or digits in a row.") % {"count": MIN_RUN}
+            raise ValidationError({"text": hint})
         messages = cast(OfficialAccountMessageQuerySet, queryset)
         return messages.matching(
-            sdk_app_id=_parsed(params, "sdk_app_id", parse_sdk_app_id, "Enter a whole number."),
+            sdk_app_id=_parsed(params, "sdk_app_id", parse_sdk_app_id, WHOLE_NUMBER),
             official_account=params.get("official_account"),
             msg_key=params.get("msg_key"),
             since=_parsed(params, "since", parse_moment, _DATETIME_HINT),
@@ -82,7 +87,10 @@ class MessageFilters(BaseFilterBackend):
 
 
 def _parsed(
-    params: Mapping[str, str], name: str, parse: Callable[[str], _Value | None], hint: str
+    params: Mapping[str, str],
+    name: str,
+    parse: Callable[[str], _Value | None],
+    hint: _StrOrPromise,
 ) -> _Value | None:
     """``params[name]`` parsed, None if absent; a 400 naming the parameter if it cannot be."""
     if name not in params:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import IO, Any
 
+from django.utils.translation import gettext as _
 from rest_framework.exceptions import ParseError
 from rest_framework.parsers import JSONParser
 from rest_framework.utils import json
@@ -34,8 +35,11 @@ class BoundedJSONParser(JSONParser):
     ) -> Any:
         raw = stream.read(MAX_RECALL_BODY_BYTES + 1) if stream is not None else b""
         if len(raw) > MAX_RECALL_BODY_BYTES:
-            raise ParseError(f"The body is over {MAX_RECALL_BODY_BYTES} bytes.")
+            raise ParseError(
+                _("The body is over %(limit)d bytes.") % {"limit": MAX_RECALL_BODY_BYTES}
+            )
         try:
             return json.loads(raw.decode("utf-8-sig"), parse_constant=json.strict_constant)
         except (ValueError, RecursionError) as exc:
-            raise ParseError(f"JSON parse error - {type(exc).__name__}") from None
+            problem = _("JSON parse error - %(error)s") % {"error": type(exc).__name__}
+            raise ParseError(problem) from None

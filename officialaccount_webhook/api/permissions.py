@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.utils.translation import gettext as _
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
@@ -34,4 +35,4 @@ def check_app_scope(request: Request, sdk_app_id: int) -> None:
     that it tells a caller nothing about other apps' messages.
     """
     if not can_act_on(request.user, sdk_app_id):
-        raise PermissionDenied("You may not act on this SDKAppID.")
+        raise PermissionDenied(_("You may not act on this SDKAppID."))

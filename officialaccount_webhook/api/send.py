@@ -20,6 +20,7 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.decorators import method_decorator
+from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
@@ -43,12 +44,18 @@ logger = logging.getLogger(__name__)
 
 SEND = "officialaccount_webhook.send_officialaccountmessage"
 HEADER = "Idempotency-Key"
-# The answer when it is not known whether the message went out: kept, so no retry resends it.
-MAYBE_SENT = {
-    "detail": "The send did not finish: the message may have been sent, and its after-send "
-    "callback will store it if so. Do not send it again with another key.",
-    "maybe_sent": True,
-}
+
+
+def maybe_sent() -> dict[str, Any]:
+    """The answer when it is not known whether the message went out: kept, so no retry resends
+    it. In the language of the request that keeps it: a retry gets the first answer as it was."""
+    return {
+        "detail": _(
+            "The send did not finish: the message may have been sent, and its after-send "
+            "callback will store it if so. Do not send it again with another key."
+        ),
+        "maybe_sent": True,
+    }
 
 
 class CanSendMessages(BasePermission):
@@ -77,7 +84,7 @@ class SendRequestSerializer(serializers.Serializer[dict[str, Any]]):
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if ("text" in attrs) == ("elements" in attrs):
-            raise serializers.ValidationError("Give either text or elements.")
+            raise serializers.ValidationError(_("Give either text or elements."))
         return attrs
 
 
@@ -128,7 +135,10 @@ class SendView(APIView):
     def post(self, request: Request) -> Response:
         key = request.headers.get(HEADER, "")
         if not key or len(key) > IDEMPOTENCY_KEY_LENGTH or not key.isprintable():
-            detail = f"Send an {HEADER} header: 1 to {IDEMPOTENCY_KEY_LENGTH} printable characters."
+            detail = _("Send an %(header)s header: 1 to %(max)d printable characters.") % {
+                "header": HEADER,
+                "max": IDEMPOTENCY_KEY_LENGTH,
+            }
             return Response({"detail": detail}, status=status.HTTP_400_BAD_REQUEST)
         serializer = SendRequestSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -143,7 +153,7 @@ class SendView(APIView):
             # A bug, or the database: whether Tencent sent it is unknown, so the key must not
             # be freed for a second send, nor left claimed (409) for ever.
             logger.exception("Send for key %r failed unexpectedly", key)
-            answer, code = MAYBE_SENT, status.HTTP_504_GATEWAY_TIMEOUT
+            answer, code = maybe_sent(), status.HTTP_504_GATEWAY_TIMEOUT
         if code in (status.HTTP_400_BAD_REQUEST, status.HTTP_429_TOO_MANY_REQUESTS, 502):
             claimed.delete()  # nothing was sent: the same key may try again
         else:
@@ -167,24 +177,27 @@ def _claim(user: Any, key: str, fingerprint: str) -> SendIdempotencyKey | Respon
     first = SendIdempotencyKey.objects.filter(user=user, key=key).first()
     if first is None:  # deleted meanwhile: its send failed; the client may retry
         return Response(
-            {"detail": "A request with this key just failed; retry."},
+            {"detail": _("A request with this key just failed; retry.")},
             status=status.HTTP_409_CONFLICT,
         )
     if first.request_hash != fingerprint:
         return Response(
-            {"detail": f"This {HEADER} was used with another request body."},
+            {
+                "detail": _("This %(header)s was used with another request body.")
+                % {"header": HEADER}
+            },
             status=status.HTTP_422_UNPROCESSABLE_ENTITY,
         )
     if first.answer is None and first.created_at < timezone.now() - IDEMPOTENCY_CLAIM_TIMEOUT:
         # Its request died before answering (a worker killed mid-send): say "maybe sent" now
         # and for good.
         SendIdempotencyKey.objects.filter(pk=first.pk, answer__isnull=True).update(
-            answer=MAYBE_SENT, status_code=status.HTTP_504_GATEWAY_TIMEOUT
+            answer=maybe_sent(), status_code=status.HTTP_504_GATEWAY_TIMEOUT
         )
         first.refresh_from_db()
     if first.answer is None:
         return Response(
-            {"detail": "A request with this key is still being sent; retry later."},
+            {"detail": _("A request with this key is still being sent; retry later.")},
             status=status.HTTP_409_CONFLICT,
         )
     return Response(first.answer, status=first.status_code, headers={"Idempotent-Replayed": "true"})

@@ -2,12 +2,14 @@ from __future__ import annotations
 
 from typing import Any, get_args
 
+from django.utils.translation import gettext as _
 from rest_framework import serializers
 
 from ..messages.recall import RecallError, Status, check_reason
 from ..models import OfficialAccountMessage
 from ..values import MAX_SDK_APP_ID_DIGITS
 from ..webhook.wire import MAX_ACCOUNT_LENGTH, MAX_MSG_KEY_LENGTH, MAX_RECALL_REASON_BYTES
+from .params import NUL_CHARACTER
 
 MAX_SDK_APP_ID = 10**MAX_SDK_APP_ID_DIGITS - 1
 
@@ -84,7 +86,7 @@ def _storable(value: str) -> str:
     # PostgreSQL cannot hold NUL in text, and no database driver can encode a lone surrogate
     # (JSON's "\ud800"): either would fail the query with a 500.
     if "\x00" in value:
-        raise serializers.ValidationError("Must not contain a NUL character.")
+        raise serializers.ValidationError(NUL_CHARACTER)
     if any("\ud800" <= char <= "\udfff" for char in value):
-        raise serializers.ValidationError("Must not contain a lone surrogate.")
+        raise serializers.ValidationError(_("Must not contain a lone surrogate."))
     return value

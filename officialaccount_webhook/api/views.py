@@ -25,7 +25,7 @@ from ..models import MessageRecall, OfficialAccountMessage, OfficialAccountMessa
 from ..scope import scoped
 from .budget import WithinQueryBudget
 from .filters import MessageFilters
-from .params import MAX_TEXT_LENGTH, NewestFirst, check_params
+from .params import APP_PARAMETERS, NewestFirst, check_params, text_search_parameter
 from .parsers import BoundedJSONParser
 from .permissions import CanRecallMessages, CanViewMessages, check_app_scope
 from .serializers import (
@@ -36,16 +36,11 @@ from .serializers import (
 )
 
 _FILTERS = [
-    OpenApiParameter("sdk_app_id", OpenApiTypes.INT, description="SDKAppID"),
-    OpenApiParameter("official_account", OpenApiTypes.STR, description="Official account ID"),
+    *APP_PARAMETERS,
     OpenApiParameter("msg_key", OpenApiTypes.STR, description="MsgKey, exact"),
     OpenApiParameter("since", OpenApiTypes.DATETIME, description="Message time from (inclusive)"),
     OpenApiParameter("until", OpenApiTypes.DATETIME, description="Message time before (exclusive)"),
-    OpenApiParameter(
-        "text",
-        OpenApiTypes.STR,
-        description=f"Text in the message body, at most {MAX_TEXT_LENGTH} characters",
-    ),
+    text_search_parameter("text", "the message body"),
 ]
 
 

@@ -2,37 +2,9 @@
 (``body``), the send and its storage (``send``), scheduled sends (``schedule``). docs/sending.md
 tells how to use them."""
 
-from .elements import (
-    Custom,
-    Element,
-    ElementError,
-    Face,
-    File,
-    Image,
-    ImageInfo,
-    Location,
-    Sound,
-    Text,
-    Video,
-    from_wire,
-)
+from . import elements
+from .elements import *  # noqa: F403  # the builders, named once in elements.__all__
 from .send import SendError, SendFailed, SentNotStored, send_message
 
-__all__ = [
-    "Custom",
-    "Element",
-    "ElementError",
-    "Face",
-    "File",
-    "Image",
-    "ImageInfo",
-    "Location",
-    "SendError",
-    "SendFailed",
-    "SentNotStored",
-    "Sound",
-    "Text",
-    "Video",
-    "from_wire",
-    "send_message",
-]
+__all__ = ["SendError", "SendFailed", "SentNotStored", "send_message"]
+__all__ += elements.__all__

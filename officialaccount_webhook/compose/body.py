@@ -13,6 +13,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from django.utils.translation import gettext as _
+
 from ..elements import CUSTOM
 from .elements import Element, ElementError, Text, from_wire
 from .wire import check_text
@@ -36,14 +38,15 @@ def message_body(elements: Iterable[Element | Mapping[str, Any] | str]) -> list[
     refuse."""
     built = [_element(element) for element in elements]
     if not built:
-        raise ElementError("A message needs at least one element.")
+        raise ElementError(_("A message needs at least one element."))
     if sum(element.MSG_TYPE == CUSTOM for element in built) > 1:
-        raise ElementError(f"A message holds at most one {CUSTOM}.")
+        raise ElementError(_("A message holds at most one %(element)s.") % {"element": CUSTOM})
     body = [element.as_wire() for element in built]
     size = len(json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode())
     if size > MAX_MESSAGE_BYTES:
         raise ElementError(
-            f"The message is {size} bytes; Tencent takes at most {MAX_MESSAGE_BYTES} (12 K)."
+            _("The message is %(size)d bytes; Tencent takes at most %(max)d (12 K).")
+            % {"size": size, "max": MAX_MESSAGE_BYTES}
         )
     return body
 
@@ -58,16 +61,19 @@ def outgoing(
     """The message and its options, checked (:class:`ElementError` says what is wrong)."""
     check_text("CloudCustomData", cloud_custom_data)
     if not isinstance(online_only, bool):
-        raise ElementError("online_only must be True or False.")
+        raise ElementError(_("online_only must be True or False."))
     push: dict[str, Any] | None = None
     if offline_push_info is not None:
         if not isinstance(offline_push_info, Mapping):
-            raise ElementError("OfflinePushInfo must be a JSON object.")
+            raise ElementError(_("OfflinePushInfo must be a JSON object."))
         push = dict(offline_push_info)
         try:
             json.dumps(push, ensure_ascii=False).encode()
         except (TypeError, ValueError) as exc:
-            raise ElementError(f"OfflinePushInfo is not JSON: {exc}") from None
+            # Python's own reason (json's message) stays as Python says it.
+            raise ElementError(
+                _("OfflinePushInfo is not JSON: %(error)s") % {"error": exc}
+            ) from None
     return Outgoing(message_body(elements), cloud_custom_data, online_only, push)
 
 

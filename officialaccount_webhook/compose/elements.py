@@ -17,13 +17,15 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Self
+from typing import Any, ClassVar, Self
+
+from django.utils.translation import gettext as _
 
 from ..elements import CUSTOM, FACE, FILE, IMAGE, LOCATION, SOUND, TEXT, VIDEO
-from .wire import Element, ElementError, Kind, Wire, Wired
+from .wire import Element, ElementError, Kind, Wire, Wired, not_one_of
 
+# What the package (``compose``) offers of this module; BUILDERS stays here.
 __all__ = [
-    "BUILDERS",
     "Custom",
     "Element",
     "ElementError",
@@ -138,9 +140,13 @@ class Image(Element):
     def __post_init__(self) -> None:
         super().__post_init__()
         if not isinstance(self.images, tuple | list) or not self.images:
-            raise ElementError(f"{IMAGE}.ImageInfoArray needs at least one ImageInfo.")
+            raise ElementError(
+                _("%(element)s.ImageInfoArray needs at least one ImageInfo.") % {"element": IMAGE}
+            )
         if not all(isinstance(info, ImageInfo) for info in self.images):
-            raise ElementError(f"{IMAGE}.ImageInfoArray holds ImageInfo items only.")
+            raise ElementError(
+                _("%(element)s.ImageInfoArray holds ImageInfo items only.") % {"element": IMAGE}
+            )
 
     def content(self) -> dict[str, Any]:
         infos = [info.content() for info in self.images]
@@ -151,42 +157,43 @@ class Image(Element):
         attributes = cls.attributes(content, also=("ImageInfoArray",))
         infos = content.get("ImageInfoArray") if isinstance(content, Mapping) else None
         if not isinstance(infos, list):
-            raise ElementError(f"{IMAGE} needs ImageInfoArray, a list.")
+            raise ElementError(_("%(element)s needs ImageInfoArray, a list.") % {"element": IMAGE})
         build: Callable[..., Self] = cls
         return build(images=tuple(ImageInfo.from_content(info) for info in infos), **attributes)
 
 
 @dataclass(frozen=True)
-class Sound(Element):
+class Download(Element):
+    """An element whose file Tencent downloads from ``url``: a sound or a file. ``uuid`` names
+    it, made up when not given; ``download_flag`` 2 is the only value Tencent documents."""
+
     url: str
-    size: int
-    second: int
-    uuid: str = field(default_factory=_id)
-    download_flag: int = DOWNLOAD_FLAG
-    MSG_TYPE, LABEL = SOUND, SOUND
-    WIRE = (
+    uuid: str = field(default_factory=_id, kw_only=True)
+    download_flag: int = field(default=DOWNLOAD_FLAG, kw_only=True)
+    WIRE: ClassVar[tuple[Wire, ...]] = (
         Wire("Url", "url", Kind.TEXT),
         Wire("UUID", "uuid", Kind.TEXT),
-        Wire("Size", "size", Kind.COUNT),
-        Wire("Second", "second", Kind.COUNT),
         Wire("Download_Flag", "download_flag", Kind.CHOICE, choices=(DOWNLOAD_FLAG,)),
     )
 
 
 @dataclass(frozen=True)
-class File(Element):
-    url: str
+class Sound(Download):
+    size: int
+    second: int
+    MSG_TYPE, LABEL = SOUND, SOUND
+    WIRE = (*Download.WIRE, Wire("Size", "size", Kind.COUNT), Wire("Second", "second", Kind.COUNT))
+
+
+@dataclass(frozen=True)
+class File(Download):
     file_size: int
     file_name: str
-    uuid: str = field(default_factory=_id)
-    download_flag: int = DOWNLOAD_FLAG
     MSG_TYPE, LABEL = FILE, FILE
     WIRE = (
-        Wire("Url", "url", Kind.TEXT),
-        Wire("UUID", "uuid", Kind.TEXT),
+        *Download.WIRE,
         Wire("FileSize", "file_size", Kind.COUNT),
         Wire("FileName", "file_name", Kind.TEXT),
-        Wire("Download_Flag", "download_flag", Kind.CHOICE, choices=(DOWNLOAD_FLAG,)),
     )
 
 
@@ -230,12 +237,15 @@ BUILDERS: dict[str, type[Element]] = {builder.MSG_TYPE: builder for builder in _
 def from_wire(element: object) -> Element:
     """An element given as JSON (``{"MsgType": ..., "MsgContent": {...}}``), checked."""
     if not isinstance(element, Mapping):
-        raise ElementError("An element must be a JSON object with MsgType and MsgContent.")
+        raise ElementError(_("An element must be a JSON object with MsgType and MsgContent."))
     unknown = sorted(str(key) for key in element if key not in ("MsgType", "MsgContent"))
     if unknown:
-        raise ElementError(f"An element has MsgType and MsgContent only, not {', '.join(unknown)}.")
+        raise ElementError(
+            _("An element has MsgType and MsgContent only, not %(fields)s.")
+            % {"fields": ", ".join(unknown)}
+        )
     msg_type = element.get("MsgType")
     builder = BUILDERS.get(msg_type) if isinstance(msg_type, str) else None
     if builder is None:
-        raise ElementError(f"MsgType must be one of {', '.join(BUILDERS)}, not {msg_type!r}.")
+        raise not_one_of("MsgType", tuple(BUILDERS), msg_type)
     return builder.from_content(element.get("MsgContent"))

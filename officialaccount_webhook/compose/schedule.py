@@ -16,6 +16,7 @@ from datetime import datetime
 
 from django.db import router, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from ..conf import get_settings
 from ..models import OfficialAccountMessage, ScheduledSend
@@ -43,17 +44,22 @@ def schedule_send(
     from .send import SendError
 
     if timezone.is_naive(send_at):
-        raise SendError("send_at needs a time zone (an aware datetime).")
+        raise SendError(_("send_at needs a time zone (an aware datetime)."))
     conf = get_settings()
     try:
         if not backend(conf.task_backend).supports_defer:
             raise SendError(
-                f"The task backend {conf.task_backend!r} cannot run a task later "
-                "(supports_defer); scheduling needs one that can, e.g. django-tasks-db's."
+                _(
+                    "The task backend %(backend)s cannot run a task later (supports_defer); "
+                    "scheduling needs one that can, e.g. django-tasks-db's."
+                )
+                % {"backend": repr(conf.task_backend)}
             )
         from .task import send_scheduled
     except (TasksFrameworkMissing, ImportError) as exc:
-        raise SendError(f"Scheduling needs Django's Tasks framework: {exc}") from None
+        raise SendError(
+            _("Scheduling needs Django's Tasks framework: %(error)s") % {"error": exc}
+        ) from None
     using = router.db_for_write(ScheduledSend)
     with transaction.atomic(using=using):
         row = ScheduledSend.objects.using(using).create(

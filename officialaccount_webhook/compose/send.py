@@ -18,11 +18,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, overload
+from typing import TYPE_CHECKING, Any, TypedDict, Unpack, overload
 
 from django.core.exceptions import ImproperlyConfigured
 from django.db import router
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from ..models import OfficialAccountMessage
 from ..tencent import TencentChatError, client_for
@@ -48,7 +49,8 @@ SENT_BY_LENGTH = 150
 
 
 class SendError(ValueError):
-    """The send was refused before any call to Tencent; the message says why."""
+    """The send was refused before any call to Tencent; the message says why, in the active
+    language (a setting's error, from ``conf``, stays English)."""
 
 
 class SendFailed(Exception):
@@ -64,12 +66,15 @@ class SendFailed(Exception):
         self.error_code = error.error_code
         self.error_info = error.error_info
         self.maybe_sent = error.maybe_carried_out
-        advice = (
-            "; Tencent may have sent it all the same: its after-send callback will store it if so"
-            if self.maybe_sent
-            else ""
-        )
-        super().__init__(f"Tencent did not send the message: {error}{advice}")
+        # Raised in a request or a command: said in its language (the error stays Tencent's).
+        if self.maybe_sent:
+            text = _(
+                "Tencent did not send the message: %(error)s; Tencent may have sent it all the "
+                "same: its after-send callback will store it if so"
+            )
+        else:
+            text = _("Tencent did not send the message: %(error)s")
+        super().__init__(text % {"error": error})
 
 
 class SentNotStored(Exception):
@@ -81,14 +86,33 @@ class SentNotStored(Exception):
 
     def __init__(self, msg_key: str, msg_time: int | None, reason: BaseException) -> None:
         self.msg_key, self.msg_time = msg_key, msg_time
-        super().__init__(
-            f"Tencent sent the message (MsgKey {msg_key}, MsgTime {msg_time}) but it could not "
-            f"be stored here ({type(reason).__name__}: {reason}); Tencent's after-send callback "
-            "will store it. Do not send it again."
+        text = _(
+            "Tencent sent the message (MsgKey %(msg_key)s, MsgTime %(msg_time)s) but it could "
+            "not be stored here (%(error)s); Tencent's after-send callback will store it. Do not "
+            "send it again."
         )
+        error = f"{type(reason).__name__}: {reason}"
+        super().__init__(text % {"msg_key": msg_key, "msg_time": msg_time, "error": error})
 
 
 Elements = Iterable[Element | Mapping[str, Any] | str]
+
+
+class MessageOptions(TypedDict, total=False):
+    """A message's options, as :func:`.body.outgoing` takes them."""
+
+    cloud_custom_data: str
+    online_only: bool
+    offline_push_info: Mapping[str, Any] | None
+
+
+class SendOptions(MessageOptions, total=False):
+    """The keywords of :func:`send_message` besides ``send_at``, for its two typings: a send
+    now returns the stored message, a send with ``send_at`` the scheduled send."""
+
+    sent_by: str
+    budget: TimeBudget | None
+    random: int | None
 
 
 @overload
@@ -97,13 +121,8 @@ def send_message(
     official_account: str,
     elements: Elements,
     *,
-    cloud_custom_data: str = ...,
-    online_only: bool = ...,
-    offline_push_info: Mapping[str, Any] | None = ...,
-    sent_by: str = ...,
     send_at: None = ...,
-    budget: TimeBudget | None = ...,
-    random: int | None = ...,
+    **options: Unpack[SendOptions],
 ) -> OfficialAccountMessage: ...
 
 
@@ -113,13 +132,8 @@ def send_message(
     official_account: str,
     elements: Elements,
     *,
-    cloud_custom_data: str = ...,
-    online_only: bool = ...,
-    offline_push_info: Mapping[str, Any] | None = ...,
-    sent_by: str = ...,
     send_at: datetime,
-    budget: TimeBudget | None = ...,
-    random: int | None = ...,
+    **options: Unpack[SendOptions],
 ) -> ScheduledSend: ...
 
 
@@ -159,7 +173,7 @@ def send_message(
     if random is None:
         random = new_random()
     elif not 0 <= random < RANDOM_LIMIT:
-        raise SendError(f"Random must be between 0 and {RANDOM_LIMIT - 1}.")
+        raise SendError(_("Random must be between 0 and %(max)d.") % {"max": RANDOM_LIMIT - 1})
     if send_at is not None:
         from .schedule import schedule_send  # the Tasks framework, only when scheduling
 
@@ -172,23 +186,18 @@ def prepare(
     official_account: str,
     elements: Elements,
     *,
-    cloud_custom_data: str = "",
-    online_only: bool = False,
-    offline_push_info: Mapping[str, Any] | None = None,
     sent_by: str = "",
+    **options: Unpack[MessageOptions],
 ) -> Outgoing:
     """The message checked, and the app able to call Tencent; else a :class:`SendError`."""
     if not isinstance(official_account, str) or not 0 < len(official_account) <= MAX_ACCOUNT_LENGTH:
-        raise SendError(f"The official account must be 1 to {MAX_ACCOUNT_LENGTH} characters.")
-    if len(sent_by) > SENT_BY_LENGTH:
-        raise SendError(f"sent_by is at most {SENT_BY_LENGTH} characters.")
-    try:
-        message = outgoing(
-            elements,
-            cloud_custom_data=cloud_custom_data,
-            online_only=online_only,
-            offline_push_info=offline_push_info,
+        raise SendError(
+            _("The official account must be 1 to %(max)d characters.") % {"max": MAX_ACCOUNT_LENGTH}
         )
+    if len(sent_by) > SENT_BY_LENGTH:
+        raise SendError(_("sent_by is at most %(max)d characters.") % {"max": SENT_BY_LENGTH})
+    try:
+        message = outgoing(elements, **options)
     except ElementError as exc:
         raise SendError(str(exc)) from None
     try:

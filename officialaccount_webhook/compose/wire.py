@@ -9,9 +9,13 @@ from collections.abc import Callable, Mapping
 from dataclasses import MISSING, Field, dataclass, fields
 from typing import Any, ClassVar, Self
 
+from django.utils.translation import gettext as _
+
 
 class ElementError(ValueError):
-    """An element or a message that Tencent would refuse; the message says why."""
+    """An element or a message that Tencent would refuse; the message says why, in the active
+    language (translated when raised). Tencent's field names in it (``TIMTextElem.Text``,
+    ``MsgType``) stay as Tencent spells them."""
 
 
 class Kind(enum.Enum):
@@ -40,13 +44,16 @@ class Wire:
 def check_text(where: str, value: object, *, allow_empty: bool = True) -> str:
     """``value`` if it is text Tencent and the database can take, else an ``ElementError``."""
     if not isinstance(value, str):
-        raise ElementError(f"{where} must be a string, not {type(value).__name__}.")
+        raise ElementError(
+            _("%(where)s must be a string, not %(type)s.")
+            % {"where": where, "type": type(value).__name__}
+        )
     if "\x00" in value:
-        raise ElementError(f"{where} must not contain a NUL character.")
+        raise ElementError(_("%(where)s must not contain a NUL character.") % {"where": where})
     if any("\ud800" <= character <= "\udfff" for character in value):
-        raise ElementError(f"{where} is not valid text (a lone surrogate).")
+        raise ElementError(_("%(where)s is not valid text (a lone surrogate).") % {"where": where})
     if not allow_empty and not value:
-        raise ElementError(f"{where} must not be empty.")
+        raise ElementError(_("%(where)s must not be empty.") % {"where": where})
     return value
 
 
@@ -56,15 +63,31 @@ def _check(where: str, wire: Wire, value: object) -> None:
         return
     # bool is an int to Python, never a number to Tencent.
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ElementError(f"{where} must be a number, not {type(value).__name__}.")
+        raise ElementError(
+            _("%(where)s must be a number, not %(type)s.")
+            % {"where": where, "type": type(value).__name__}
+        )
     if wire.kind is Kind.CHOICE and value not in wire.choices:
-        allowed = ", ".join(map(str, wire.choices))
-        raise ElementError(f"{where} must be one of {allowed}, not {value!r}.")
+        raise not_one_of(where, tuple(map(str, wire.choices)), value)
     if wire.kind is Kind.COUNT and (not isinstance(value, int) or value < 0):
-        raise ElementError(f"{where} must be a whole number, 0 or more, not {value!r}.")
+        raise ElementError(
+            _("%(where)s must be a whole number, 0 or more, not %(value)s.")
+            % {"where": where, "value": repr(value)}
+        )
     low, high = wire.bounds
     if not math.isfinite(value) or not low <= value <= high:
-        raise ElementError(f"{where} must be between {low:g} and {high:g}, not {value!r}.")
+        raise ElementError(
+            _("%(where)s must be between %(low)s and %(high)s, not %(value)s.")
+            % {"where": where, "low": f"{low:g}", "high": f"{high:g}", "value": repr(value)}
+        )
+
+
+def not_one_of(where: str, allowed: tuple[str, ...], value: object) -> ElementError:
+    """The error for ``value`` at ``where``, which must be one of ``allowed``."""
+    return ElementError(
+        _("%(where)s must be one of %(allowed)s, not %(value)s.")
+        % {"where": where, "allowed": ", ".join(allowed), "value": repr(value)}
+    )
 
 
 @dataclass(frozen=True)
@@ -100,18 +123,24 @@ class Wired:
     def attributes(cls, content: object, *, also: tuple[str, ...] = ()) -> dict[str, Any]:
         """The dataclass's arguments from ``content``; ``also`` names fields read elsewhere."""
         if not isinstance(content, Mapping):
-            raise ElementError(f"{cls.LABEL} must be a JSON object.")
+            raise ElementError(_("%(element)s must be a JSON object.") % {"element": cls.LABEL})
         names = {wire.name: wire for wire in cls.WIRE}
         unknown = sorted(str(key) for key in content if key not in names and key not in also)
         if unknown:
-            raise ElementError(f"{cls.LABEL} has no field {', '.join(unknown)}.")
+            raise ElementError(
+                _("%(element)s has no field %(fields)s.")
+                % {"element": cls.LABEL, "fields": ", ".join(unknown)}
+            )
         # Missing: a field the dataclass has no default for (a UUID is made up when missing).
         optional = {item.name for item in fields(cls) if _has_default(item)}
         missing = [
             wire.name for wire in cls.WIRE if wire.name not in content and wire.attr not in optional
         ]
         if missing:
-            raise ElementError(f"{cls.LABEL} needs {', '.join(missing)}.")
+            raise ElementError(
+                _("%(element)s needs %(fields)s.")
+                % {"element": cls.LABEL, "fields": ", ".join(missing)}
+            )
         return {names[key].attr: value for key, value in content.items() if key in names}
 
 

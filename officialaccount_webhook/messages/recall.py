@@ -23,6 +23,7 @@ from collections.abc import Iterable, Sequence
 
 from django.core.exceptions import ImproperlyConfigured
 from django.db.models import Q
+from django.utils.translation import gettext as _
 
 from .._itertools import batched
 from ..conf import get_settings
@@ -57,17 +58,19 @@ MAX_KEYS_PER_CALL = 10
 
 
 class RecallError(ValueError):
-    """The recall was refused before any call to Tencent; the message says why."""
+    """The recall was refused before any call to Tencent; the message says why, in the active
+    language (a setting's error, from ``conf``, stays English)."""
 
 
 def check_reason(reason: str) -> None:
     try:
         size = len(reason.encode())
     except UnicodeEncodeError:  # a lone surrogate: no database or JSON encoder takes it
-        raise RecallError("The reason is not valid text (a lone surrogate).") from None
+        raise RecallError(_("The reason is not valid text (a lone surrogate).")) from None
     if size > MAX_RECALL_REASON_BYTES:
         raise RecallError(
-            f"The reason is {size} bytes; Tencent accepts at most {MAX_RECALL_REASON_BYTES}."
+            _("The reason is %(size)d bytes; Tencent accepts at most %(max)d.")
+            % {"size": size, "max": MAX_RECALL_REASON_BYTES}
         )
 
 
@@ -106,7 +109,7 @@ def recall_messages(
                 *ref,
                 status="already_recalled",
                 ret_code=None,
-                detail="already recalled; nothing sent",
+                detail=_("already recalled; nothing sent"),
             )
         else:
             groups.setdefault(ref[:2], []).append(ref[2])
@@ -167,9 +170,7 @@ def _recall_batch(
         reply = client.recall_official_account_messages(account, msg_keys, reason, budget=budget)
     except TencentChatError as exc:
         status: Status = "unknown" if exc.maybe_carried_out else "failed"
-        detail = str(exc)
-        if status == "unknown":
-            detail += f"; {_UNKNOWN_ADVICE}"
+        detail = _unknown(str(exc)) if status == "unknown" else str(exc)
         outcomes = [
             RecallOutcome(sdk_app_id, account, key, status, ret_code=exc.error_code, detail=detail)
             for key in msg_keys
@@ -185,22 +186,24 @@ def _recall_batch(
     return outcomes, reply
 
 
-_UNKNOWN_ADVICE = (
-    "Tencent may have recalled it: its recall callback will mark it recalled if so, or check "
-    "with officialaccount_recall --check"
-)
+def _unknown(answer: str) -> str:
+    """``answer``, and what to do about a recall that may have been carried out."""
+    return _(
+        "%(answer)s; Tencent may have recalled it: its recall callback will mark it recalled if "
+        "so, or check with officialaccount_recall --check"
+    ) % {"answer": answer}
 
 
 def _outcome(ref: MessageRef, reply: RecallReply, *, uncertain: bool) -> RecallOutcome:
     code = reply.ret_codes.get(ref[2])
     if code == 0:
         return RecallOutcome(*ref, "recalled", ret_code=0)
+    # "RetCode <n>" is Tencent's name and number: not translated.
     answer = (
-        f"RetCode {code}" if code is not None else "Tencent's reply has no RetCode for this key"
+        f"RetCode {code}" if code is not None else _("Tencent's reply has no RetCode for this key")
     )
     if uncertain:
-        detail = (
-            f"{answer}, after an attempt that timed out and may have recalled it; {_UNKNOWN_ADVICE}"
-        )
+        after = _("%(answer)s, after an attempt that timed out and may have recalled it")
+        detail = _unknown(after % {"answer": answer})
         return RecallOutcome(*ref, "unknown", ret_code=code, detail=detail)
     return RecallOutcome(*ref, "failed", ret_code=code, detail=answer)

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import router, transaction
+from django.utils.translation import gettext as _
 
 from ..models import MessageRecall, OfficialAccountMessage, OfficialAccountMessageQuerySet
 from ..tencent import TencentChatClient, TencentChatError
@@ -67,7 +68,8 @@ def check_recalls(
     groups: dict[tuple[int, str], list[str]] = {}
     for ref in to_check:
         if stored[ref].recalled_at is not None:  # Tencent's recall callback settled it
-            outcomes[ref] = RecallOutcome(*ref, "already_recalled", None, "recalled meanwhile")
+            detail = _("recalled meanwhile")
+            outcomes[ref] = RecallOutcome(*ref, "already_recalled", None, detail)
         else:
             groups.setdefault(ref[:2], []).append(ref[2])
     for (sdk_app_id, account), keys in groups.items():
@@ -155,14 +157,16 @@ def _item_key(item: dict[str, Any]) -> str | None:
 
 
 def _verdict(ref: MessageRef, listed: _Listing, recalled: _Listing) -> RecallOutcome:
+    # The status is the API's word; the detail is for a person, in the active language.
     key = ref[2]
     if key in listed.found:
-        detail = "still in Tencent's history: the recall was not carried out; recall it again"
+        detail = _("still in Tencent's history: the recall was not carried out; recall it again")
         return RecallOutcome(*ref, "failed", None, detail)
     if key in recalled.found and listed.covers(key):
-        return RecallOutcome(*ref, "recalled", None, "Tencent's history lists it as recalled")
-    why = listed.error or recalled.error or "not found in Tencent's history as far as read"
-    return RecallOutcome(*ref, "unknown", None, f"still unknown: {why}")
+        return RecallOutcome(*ref, "recalled", None, _("Tencent's history lists it as recalled"))
+    # A call's error is the client's text (Tencent's ErrorInfo in it), as Tencent said it.
+    why = listed.error or recalled.error or _("not found in Tencent's history as far as read")
+    return RecallOutcome(*ref, "unknown", None, _("still unknown: %(why)s") % {"why": why})
 
 
 def _record(

@@ -10,28 +10,8 @@ to do if a concurrent build is interrupted.
 
 from django.db import migrations, models
 
-
-class AddIndexConcurrentlyOnPostgreSQL(migrations.AddIndex):
-    """``AddIndex``, built with ``CREATE INDEX CONCURRENTLY`` (and dropped with ``DROP INDEX
-    CONCURRENTLY``) on PostgreSQL; plain on every other database."""
-
-    def _for(self, schema_editor):
-        if schema_editor.connection.vendor != "postgresql":
-            return migrations.AddIndex(self.model_name, self.index)
-        # Here, not at the top: django.contrib.postgres needs psycopg, which a SQLite-only
-        # install does not have.
-        from django.contrib.postgres.operations import AddIndexConcurrently
-
-        return AddIndexConcurrently(self.model_name, self.index)
-
-    def database_forwards(self, app_label, schema_editor, from_state, to_state):
-        self._for(schema_editor).database_forwards(app_label, schema_editor, from_state, to_state)
-
-    def database_backwards(self, app_label, schema_editor, from_state, to_state):
-        self._for(schema_editor).database_backwards(app_label, schema_editor, from_state, to_state)
-
-    def describe(self):
-        return f"{super().describe()} (concurrently on PostgreSQL)"
+# Shared with the later migrations that build indexes concurrently (0013).
+from officialaccount_webhook.concurrent_indexes import AddIndexConcurrentlyOnPostgreSQL
 
 
 class Migration(migrations.Migration):

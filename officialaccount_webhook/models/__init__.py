@@ -9,6 +9,7 @@ from .moderation import DenyListEntry, KeywordRule, ModerationDecision
 from .recalls import MessageRecall
 from .sending import ScheduledSend, SendIdempotencyKey
 from .tombstones import PrunedMessage
+from .volume import MessageVolume, MessageVolumeState
 
 __all__ = [
     "AppGrant",
@@ -16,6 +17,8 @@ __all__ = [
     "DenyListEntry",
     "KeywordRule",
     "MessageRecall",
+    "MessageVolume",
+    "MessageVolumeState",
     "ModerationDecision",
     "OfficialAccount",
     "OfficialAccountMessage",

@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from ..webhook.wire import MAX_ACCOUNT_LENGTH
-from .base import moment, note
+from .base import flag, moment, note
 
 
 class OfficialAccountQuerySet(models.QuerySet["OfficialAccount"]):
@@ -57,9 +57,7 @@ class OfficialAccount(models.Model):
     max_subscriber_count = models.PositiveIntegerField(
         _("maximum subscriber count"), null=True, blank=True
     )
-    is_full = models.BooleanField(
-        _("full"), default=False, help_text=_("The account has reached its maximum subscribers.")
-    )
+    is_full = flag(_("full"), _("The account has reached its maximum subscribers."))
     full_at = moment(_("full at"), _("When Tencent said the account was full."))
     synced_at = moment(_("synced at"), _("When officialaccount_sync last read it from Tencent."))
     first_seen_at = models.DateTimeField(_("first seen at"), default=timezone.now)

@@ -58,6 +58,16 @@ def note(
     )
 
 
+def flag(verbose_name: Label, help_text: Label = "") -> models.BooleanField[Any, bool]:
+    """A yes or no, no until something sets it."""
+    return models.BooleanField(verbose_name, default=False, help_text=help_text)
+
+
+def requester(verbose_name: Label, help_text: Label = "", **options: Any) -> models.Field[Any, str]:
+    """Who or what asked (``REQUESTED_BY_LENGTH``), empty when nobody here did."""
+    return note(verbose_name, max_length=REQUESTED_BY_LENGTH, help_text=help_text, **options)
+
+
 def link(
     to: type[_Model], verbose_name: Label, related_name: str
 ) -> models.ForeignKey[_Model | None, _Model | None]:

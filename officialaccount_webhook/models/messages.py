@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy as _
 
 from ..elements import known_element_types, searchable_text
 from ..webhook.wire import MAX_OPT_PLATFORM_LENGTH, MAX_RECALL_REASON_BYTES
-from .base import REQUESTED_BY_LENGTH, MessageKeyed, moment, note
+from .base import MessageKeyed, flag, moment, note, requester
 
 ELEMENT_TYPES_LENGTH = 255
 
@@ -130,7 +130,7 @@ class OfficialAccountMessage(MessageKeyed):
     msg_time = models.DateTimeField(
         _("message time"), help_text=_("Tencent's server time (MsgTime).")
     )
-    online_only = models.BooleanField(_("online only"), default=False)
+    online_only = flag(_("online only"))
     msg_body = models.JSONField(_("message body"), help_text=_("MsgBody exactly as received."))
     cloud_custom_data = note(_("cloud custom data"))
     event_time = models.DateTimeField(_("event time"), help_text=_("EventTime, in milliseconds."))
@@ -161,11 +161,7 @@ class OfficialAccountMessage(MessageKeyed):
         ),
     )
     received_at = models.DateTimeField(_("received at"), default=timezone.now)
-    backfilled = models.BooleanField(
-        _("backfilled"),
-        default=False,
-        help_text=_("Stored from Tencent's history API, not from a callback."),
-    )
+    backfilled = flag(_("backfilled"), _("Stored from Tencent's history API, not from a callback."))
     recalled_at = moment(_("recalled at"))
     recall_ret_code = models.IntegerField(
         _("last recall RetCode"),
@@ -181,10 +177,9 @@ class OfficialAccountMessage(MessageKeyed):
         ),
     )
     recall_reason = note(_("recall reason"), max_length=MAX_RECALL_REASON_BYTES)
-    recall_requested_by = note(
+    recall_requested_by = requester(
         _("recall requested by"),
-        max_length=REQUESTED_BY_LENGTH,
-        help_text=_("Who or what asked for the last recall, e.g. admin:alice or command."),
+        _("Who or what asked for the last recall, e.g. admin:alice or command."),
     )
     receiver_error = note(
         _("receiver error"),
@@ -199,9 +194,8 @@ class OfficialAccountMessage(MessageKeyed):
         editable=False,
         help_text=_("The message's readable text, from msg_body, for search."),
     )
-    sent_by = note(
+    sent_by = requester(
         _("sent by"),
-        max_length=REQUESTED_BY_LENGTH,
         # Also the database's own default: a web worker of the previous version, which does
         # not know the column, can still insert while a rolling deploy is under way.
         db_default="",

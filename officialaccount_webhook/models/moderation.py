@@ -13,7 +13,7 @@ from django.utils.translation import gettext_lazy as _
 
 from ..moderation.patterns import has_nested_quantifier
 from ..webhook.wire import MAX_ACCOUNT_LENGTH, MAX_COMMAND_LENGTH
-from .base import note
+from .base import flag, note
 from .deliveries import CallbackDelivery
 
 _ALL_APPS = _("Empty: every app.")
@@ -48,15 +48,11 @@ class ModerationDecision(models.Model):
     reason = note(_("reason"))
     error_code = models.IntegerField(_("error code"), default=0)
     duration_ms = models.FloatField(_("duration (ms)"), default=0.0)
-    fallback_applied = models.BooleanField(
-        _("fallback applied"),
-        default=False,
-        help_text=_("A hook raised, overran the budget, or found no free worker."),
+    fallback_applied = flag(
+        _("fallback applied"), _("A hook raised, overran the budget, or found no free worker.")
     )
     failure = note(_("failure"))
-    dry_run = models.BooleanField(
-        _("dry run"), default=False, help_text=_("Recorded, but Tencent was told to allow it.")
-    )
+    dry_run = flag(_("dry run"), _("Recorded, but Tencent was told to allow it."))
     answer = models.JSONField(_("answer"), default=dict, help_text=_("What Tencent was told."))
 
     class Meta:
@@ -77,10 +73,8 @@ class KeywordRule(models.Model):
     """A word (or a regular expression) that the keyword hook refuses a message for."""
 
     pattern = models.CharField(_("word or pattern"), max_length=255)
-    is_regex = models.BooleanField(
-        _("regular expression"),
-        default=False,
-        help_text=_("Off: the text is matched as it is, anywhere, ignoring case."),
+    is_regex = flag(
+        _("regular expression"), _("Off: the text is matched as it is, anywhere, ignoring case.")
     )
     enabled = models.BooleanField(_("enabled"), default=True)
     sdk_app_id = models.BigIntegerField(_("SDKAppID"), null=True, blank=True, help_text=_ALL_APPS)

@@ -10,7 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from ..webhook.wire import MAX_ACCOUNT_LENGTH, MAX_MSG_KEY_LENGTH
-from .base import REQUESTED_BY_LENGTH, link, moment, note
+from .base import flag, link, moment, note, requester
 from .messages import OfficialAccountMessage
 
 # A task backend's id for a task (django-tasks-db's are UUIDs; others may be longer).
@@ -46,22 +46,20 @@ class ScheduledSend(models.Model):
     official_account = models.CharField(_("official account"), max_length=MAX_ACCOUNT_LENGTH)
     msg_body = models.JSONField(_("message body"), help_text=_("MsgBody as it will be sent."))
     cloud_custom_data = note(_("cloud custom data"))
-    online_only = models.BooleanField(_("online only"), default=False)
+    online_only = flag(_("online only"))
     offline_push_info = models.JSONField(_("offline push info"), null=True, blank=True)
     random = models.BigIntegerField(_("Random"), help_text=_("Sent with every attempt."))
     send_at = models.DateTimeField(_("send at"))
     status = models.CharField(
         _("status"), max_length=16, choices=Status.choices, default=Status.SCHEDULED
     )
-    requested_by = note(
-        _("requested by"),
-        max_length=REQUESTED_BY_LENGTH,
-        help_text=_("Who scheduled it, e.g. admin:alice, api:deploy or command."),
+    requested_by = requester(
+        _("requested by"), _("Who scheduled it, e.g. admin:alice, api:deploy or command.")
     )
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
     task_id = note(_("task ID"), max_length=TASK_ID_LENGTH)
     cancelled_at = moment(_("cancelled at"))
-    cancelled_by = note(_("cancelled by"), max_length=REQUESTED_BY_LENGTH)
+    cancelled_by = requester(_("cancelled by"))
     finished_at = moment(_("finished at"), _("When it was sent, or failed."))
     msg_key = note(_("MsgKey"), max_length=MAX_MSG_KEY_LENGTH)
     message = link(OfficialAccountMessage, _("message"), "scheduled_sends")

@@ -12,20 +12,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from ..webhook import fields
-from ..webhook.wire import MAX_ACCOUNT_LENGTH
+from ..webhook import event_fields, fields
 from .commands import BEFORE_ADD_SUBSCRIBER, BEFORE_CREATE_ACCOUNT, BEFORE_SEND_MSG
 from .decisions import Verdict
 
 if TYPE_CHECKING:
     from ..conf import TencentApp
     from ..models import OfficialAccount
-
-
-def _event_time(payload: dict[str, Any], repairs: fields.Repairs) -> datetime | None:
-    if payload.get("EventTime") is None:
-        return None
-    return fields.timestamp(payload, "EventTime", 1000, repairs)
 
 
 @dataclass(frozen=True)
@@ -46,11 +39,9 @@ class BeforeSend:
         repairs: fields.Repairs = []
         return cls(
             command=command,
-            official_account=fields.required_id(payload, "Official_Account", MAX_ACCOUNT_LENGTH),
-            online_only=fields.flag(payload, "OnlineOnlyFlag", repairs),
-            msg_body=fields.msg_body(payload),
-            cloud_custom_data=fields.optional_text(payload, "CloudCustomData", repairs),
-            event_time=_event_time(payload, repairs),
+            official_account=event_fields.official_account(payload),
+            **event_fields.message_parts(payload, repairs),
+            event_time=event_fields.optional_event_time(payload, repairs),
             payload=payload,
         )
 
@@ -72,12 +63,8 @@ class BeforeAddSubscriber:
         repairs: fields.Repairs = []
         return cls(
             command=command,
-            official_account=fields.required_id(payload, "Official_Account", MAX_ACCOUNT_LENGTH),
-            operator_account=fields.optional_text(payload, "Operator_Account", repairs),
-            subscriber_accounts=fields.id_list(
-                payload, "SubscribeAccountList", "Subscriber_Account", MAX_ACCOUNT_LENGTH
-            ),
-            event_time=_event_time(payload, repairs),
+            **event_fields.subscription(payload, repairs),
+            event_time=event_fields.optional_event_time(payload, repairs),
             payload=payload,
         )
 
@@ -104,7 +91,7 @@ class BeforeCreateAccount:
             operator_account=fields.optional_text(payload, "Operator_Account", repairs),
             owner_account=fields.optional_text(payload, "Owner_Account", repairs),
             name=fields.optional_text(payload, "Name", repairs),
-            event_time=_event_time(payload, repairs),
+            event_time=event_fields.optional_event_time(payload, repairs),
             payload=payload,
         )
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from . import fields
+from . import event_fields, fields
 from .wire import MAX_ACCOUNT_LENGTH, MalformedCallback
 
 AFTER_CREATE = "OfficialAccount.CallbackAfterCreateOfficialAccount"
@@ -72,10 +72,10 @@ class AccountEvent:
         return cls(
             command=command,
             change=ACCOUNT_CHANGES[command],
-            official_account=fields.required_id(payload, "Official_Account", MAX_ACCOUNT_LENGTH),
+            official_account=event_fields.official_account(payload),
             operator_account=fields.optional_text(payload, "Operator_Account", repairs),
             profile=profile,
-            event_time=fields.timestamp(payload, "EventTime", 1000, repairs),
+            event_time=event_fields.event_time(payload, repairs),
             payload=payload,
             repairs=tuple(repairs),
         )
@@ -100,13 +100,9 @@ class SubscriberEvent:
         repairs: fields.Repairs = []
         return cls(
             command=command,
-            official_account=fields.required_id(payload, "Official_Account", MAX_ACCOUNT_LENGTH),
-            operator_account=fields.optional_text(payload, "Operator_Account", repairs),
-            subscriber_accounts=fields.id_list(
-                payload, "SubscribeAccountList", "Subscriber_Account", MAX_ACCOUNT_LENGTH
-            ),
+            **event_fields.subscription(payload, repairs),
             subscribed=command == AFTER_ADD_SUBSCRIBER,
-            event_time=fields.timestamp(payload, "EventTime", 1000, repairs),
+            event_time=event_fields.event_time(payload, repairs),
             payload=payload,
             repairs=tuple(repairs),
         )

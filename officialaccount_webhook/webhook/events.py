@@ -8,15 +8,9 @@ from typing import Any
 
 from ..moderation.commands import BEFORE_COMMANDS
 from ..moderation.events import BeforeEvent, parse_before
-from . import fields
+from . import event_fields, fields
 from .account_events import ACCOUNT_CHANGES, SUBSCRIBER_COMMANDS, AccountEvent, SubscriberEvent
-from .wire import (
-    AFTER_MSG_WITHDRAW,
-    AFTER_SEND_MSG,
-    MAX_ACCOUNT_LENGTH,
-    MAX_MSG_KEY_LENGTH,
-    wrong_type,
-)
+from .wire import AFTER_MSG_WITHDRAW, AFTER_SEND_MSG, MAX_MSG_KEY_LENGTH
 
 
 @dataclass(frozen=True)
@@ -61,13 +55,11 @@ class SentMessage:
         repairs: fields.Repairs = []
         return cls(
             command=command,
-            official_account=fields.required_id(payload, "Official_Account", MAX_ACCOUNT_LENGTH),
+            official_account=event_fields.official_account(payload),
             msg_key=fields.required_id(payload, "MsgKey", MAX_MSG_KEY_LENGTH),
             msg_time=fields.timestamp(payload, "MsgTime", 1, repairs),
-            online_only=fields.flag(payload, "OnlineOnlyFlag", repairs),
-            msg_body=fields.msg_body(payload),
-            cloud_custom_data=fields.optional_text(payload, "CloudCustomData", repairs),
-            event_time=fields.timestamp(payload, "EventTime", 1000, repairs),
+            **event_fields.message_parts(payload, repairs),
+            event_time=event_fields.event_time(payload, repairs),
             extra={key: value for key, value in payload.items() if key not in cls._DOCUMENTED},
             payload=payload,
             repairs=tuple(repairs),
@@ -85,21 +77,10 @@ class MessageWithdrawal:
 
     @classmethod
     def from_payload(cls, command: str, payload: dict[str, Any]) -> MessageWithdrawal:
-        official_account = fields.required_id(payload, "Official_Account", MAX_ACCOUNT_LENGTH)
-        items = fields.required(payload, "WithdrawMsgList")
-        if not isinstance(items, list):
-            raise wrong_type("WithdrawMsgList", "an array", items)
-        msg_keys = []
-        for index, item in enumerate(items):
-            if not isinstance(item, dict):
-                raise wrong_type(f"WithdrawMsgList[{index}]", "an object", item)
-            msg_keys.append(
-                fields.required_id(item, "MsgKey", MAX_MSG_KEY_LENGTH, f"WithdrawMsgList[{index}].")
-            )
         return cls(
             command=command,
-            official_account=official_account,
-            msg_keys=tuple(dict.fromkeys(msg_keys)),
+            official_account=event_fields.official_account(payload),
+            msg_keys=fields.id_list(payload, "WithdrawMsgList", "MsgKey", MAX_MSG_KEY_LENGTH),
             payload=payload,
         )
 

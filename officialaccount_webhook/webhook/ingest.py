@@ -100,17 +100,27 @@ def _moderated(
     """A before-callback: this app's command, so its body is kept, with the hooks' decision
     beside it (``moderation.records``); both commit together. An account the mirror does not
     know yet becomes known, as with every other callback that names one."""
+
+    def decided(delivery: CallbackDelivery) -> None:
+        moderation_records.record(using, delivery, event)
+
+    return _record_for_account(using, sdk_app_id, event, request, Outcome.MODERATED, decided)
+
+
+def _record_for_account(
+    using: str,
+    sdk_app_id: int,
+    event: MessageWithdrawal | BeforeEvent,
+    request: InboundRequest,
+    outcome: str,
+    then: Callable[[CallbackDelivery], object],
+) -> CallbackDelivery:
+    """``_record`` in a transaction of its own, the account the callback names joining the
+    mirror first if it is new (a before-create names none yet)."""
     with transaction.atomic(using=using):
         if event.official_account:
             mirror.ensure_account(using, sdk_app_id, event.official_account)
-        return _record(
-            using,
-            sdk_app_id,
-            event,
-            request,
-            Outcome.MODERATED,
-            then=lambda delivery: moderation_records.record(using, delivery, event),
-        )
+        return _record(using, sdk_app_id, event, request, outcome, then=then)
 
 
 def _record(
@@ -184,16 +194,11 @@ def withdraw(
     using: str, sdk_app_id: int, event: MessageWithdrawal, request: InboundRequest
 ) -> CallbackDelivery:
     """A withdrawal callback: its delivery record, then what it did (``apply_withdrawal``)."""
-    with transaction.atomic(using=using):
-        mirror.ensure_account(using, sdk_app_id, event.official_account)
-        return _record(
-            using,
-            sdk_app_id,
-            event,
-            request,
-            Outcome.WITHDRAWAL,
-            then=lambda delivery: apply_withdrawal(using, sdk_app_id, event, delivery),
-        )
+
+    def applied(delivery: CallbackDelivery) -> None:
+        apply_withdrawal(using, sdk_app_id, event, delivery)
+
+    return _record_for_account(using, sdk_app_id, event, request, Outcome.WITHDRAWAL, applied)
 
 
 def apply_withdrawal(

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from django.db import router, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from ..conf import get_settings
 from ..messages import history, tombstones
@@ -39,7 +40,8 @@ class ReprocessReport(StoreTally):
     handed_on: int = 0
     """Other products' callbacks after all (the record named no command)."""
     still_refused: list[str] = field(default_factory=list)
-    """``delivery <pk>: <reason>`` for each record the current parser still refuses."""
+    """``delivery <pk>: <reason>`` for each record the current parser still refuses (in the
+    active language; the parser's reason in English)."""
     stranded_recalls: int = 0
     """Withdrawals that came first and whose message is now stored: applied."""
 
@@ -74,14 +76,16 @@ def _reprocess_one(pk: int, report: ReprocessReport, *, include_pruned: bool) ->
         if delivery is None or delivery.raw_body is None:
             return  # reprocessed meanwhile by another run
         if delivery.sdk_app_id is None:  # never authenticated, so never kept: not ours to store
-            report.still_refused.append(f"delivery {pk}: no SDKAppID")
+            report.still_refused.append(_("delivery %(pk)d: no SDKAppID") % {"pk": pk})
             return
         query = CallbackQuery.from_query_string(delivery.query_string)
         try:
             payload = parse_body(bytes(delivery.raw_body))
             event = parse_event(resolve_command(query.command, payload), payload)
         except CallbackError as error:
-            report.still_refused.append(f"delivery {pk}: {error.info}")
+            # The parser's reason stays English, as the webhook's ErrorInfo does.
+            line = _("delivery %(pk)d: %(reason)s") % {"pk": pk, "reason": error.info}
+            report.still_refused.append(line)
             if error.info != delivery.reason:
                 delivery.reason = error.info
                 delivery.save(using=using, update_fields=["reason"])

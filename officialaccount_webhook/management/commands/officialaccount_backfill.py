@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from ...messages.reconcile import ReconcileError, backfill
 from ...tencent import TencentChatError
 from ..arguments import moment
+from ..translated_help import TranslatedCommand
 
 
-class Command(BaseCommand):
-    help = (
+class Command(TranslatedCommand):
+    help = gettext_noop(
         "Page through the official account's history (newest first) and store the messages "
         "that are missing, marked as backfilled. Placeholders (IsPlaceMsg) are counted, not "
         "stored. Safe to run again: nothing is stored twice."
@@ -20,16 +24,18 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--sdkappid", type=int, required=True)
-        parser.add_argument("--account", required=True, help="The official account, @TOA#_...")
+        parser.add_argument("--account", required=True, help=_("The official account, @TOA#_..."))
         parser.add_argument(
             "--since",
             type=moment,
-            help="Stop at messages older than this date or ISO time (default: the whole history).",
+            help=_(
+                "Stop at messages older than this date or ISO time (default: the whole history)."
+            ),
         )
         parser.add_argument(
             "--include-pruned",
             action="store_true",
-            help="Store messages that officialaccount_prune deleted, too (default: skip them).",
+            help=_("Store messages that officialaccount_prune deleted, too (default: skip them)."),
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -43,16 +49,24 @@ class Command(BaseCommand):
         except ReconcileError as exc:
             raise CommandError(str(exc)) from None
         except TencentChatError as exc:
-            raise CommandError(f"Tencent's history API failed: {exc}") from None
+            raise CommandError(
+                _("Tencent's history API failed: %(error)s") % {"error": exc}
+            ) from None
         self.stdout.write(
-            f"Read {report.seen} message(s) in {report.pages} page(s): stored {report.stored}, "
-            f"already stored {report.already_stored}, placeholders {report.placeholders}, "
-            f"pruned before (not stored again) {report.pruned}."
+            _(
+                "Read %(seen)d message(s) in %(pages)d page(s): stored %(stored)d, already "
+                "stored %(already_stored)d, placeholders %(placeholders)d, pruned before (not "
+                "stored again) %(pruned)d."
+            )
+            % asdict(report)  # the placeholders are the report's fields
         )
         for problem in report.invalid:
-            self.stderr.write(self.style.WARNING(f"Skipped a history item: {problem}"))
+            line = _("Skipped a history item: %(problem)s") % {"problem": problem}
+            self.stderr.write(self.style.WARNING(line))
         if not report.complete:
             raise CommandError(
-                "Stopped before the end of the history: Tencent's paging went nowhere or in a "
-                "circle. What was read is stored; run again later."
+                _(
+                    "Stopped before the end of the history: Tencent's paging went nowhere or in "
+                    "a circle. What was read is stored; run again later."
+                )
             )

@@ -4,16 +4,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import CommandParser
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from ...elements import KNOWN_TYPES
 from ...export.formats import FORMATS, export
 from ...models import OfficialAccountMessage
 from ..arguments import moment
+from ..translated_help import TranslatedCommand
 
 
-class Command(BaseCommand):
-    help = (
+class Command(TranslatedCommand):
+    help = gettext_noop(
         "Write the stored messages that match the filters (those of the admin's message list) "
         "as CSV or JSON Lines, newest first, to a file or standard output. Streamed: memory "
         "stays the same however many messages match."
@@ -21,20 +24,22 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--format", choices=sorted(FORMATS), default="csv")
-        parser.add_argument("--output", "-o", help="A file to write; standard output if absent.")
-        parser.add_argument("--sdkappid", type=int, help="One app.")
-        parser.add_argument("--account", help="One official account (exact ID).")
-        parser.add_argument("--since", type=moment, help="Message time from (inclusive).")
-        parser.add_argument("--until", type=moment, help="Message time before (exclusive).")
-        parser.add_argument("--text", help="Words from the text, as the admin's search.")
-        parser.add_argument("--element-type", choices=KNOWN_TYPES, help="Holding this MsgType.")
+        parser.add_argument("--output", "-o", help=_("A file to write; standard output if absent."))
+        parser.add_argument("--sdkappid", type=int, help=_("One app."))
+        parser.add_argument("--account", help=_("One official account (exact ID)."))
+        parser.add_argument("--since", type=moment, help=_("Message time from (inclusive)."))
+        parser.add_argument("--until", type=moment, help=_("Message time before (exclusive)."))
+        parser.add_argument("--text", help=_("Words from the text, as the admin's search."))
+        parser.add_argument("--element-type", choices=KNOWN_TYPES, help=_("Holding this MsgType."))
         parser.add_argument(
             "--online-only",
             choices=("yes", "no"),
-            help="Only online-only messages (yes), or only the others (no).",
+            help=_("Only online-only messages (yes), or only the others (no)."),
         )
         parser.add_argument(
-            "--recalled", choices=("yes", "no"), help="Only recalled messages, or only the others."
+            "--recalled",
+            choices=("yes", "no"),
+            help=_("Only recalled messages, or only the others."),
         )
 
     def handle(self, *args: Any, **options: Any) -> None:

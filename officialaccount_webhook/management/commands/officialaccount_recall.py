@@ -6,15 +6,18 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from ...messages.recall import RecallError, RecallOutcome, recall_messages
 from ...messages.recall_check import check_recalls, unknown_recalls
 from ...models import MessageRecall
+from ..translated_help import TranslatedCommand
 
 
-class Command(BaseCommand):
-    help = (
+class Command(TranslatedCommand):
+    help = gettext_noop(
         "Recall official-account messages by MsgKey. Prints each key's result; exits non-zero "
         "if any key failed. With --check, asks Tencent's history whether the messages whose "
         "recall timed out (outcome unknown) were recalled: all of them, or those of --sdkappid, "
@@ -23,13 +26,13 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("msg_keys", nargs="*", metavar="MSGKEY")
-        parser.add_argument("--sdkappid", type=int, help="The app's SDKAppID.")
-        parser.add_argument("--account", help="The official account, @TOA#_...")
-        parser.add_argument("--reason", default="", help="Optional; at most 100 bytes.")
+        parser.add_argument("--sdkappid", type=int, help=_("The app's SDKAppID."))
+        parser.add_argument("--account", help=_("The official account, @TOA#_..."))
+        parser.add_argument("--reason", default="", help=_("Optional; at most 100 bytes."))
         parser.add_argument(
             "--check",
             action="store_true",
-            help="Check the recalls whose outcome is unknown, instead of recalling.",
+            help=_("Check the recalls whose outcome is unknown, instead of recalling."),
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -38,16 +41,20 @@ class Command(BaseCommand):
         except RecallError as exc:
             raise CommandError(str(exc)) from None
         for outcome in outcomes:
+            # One line per key, "MSGKEY: status (detail)": the status is the API's word.
             detail = outcome.detail or f"RetCode {outcome.ret_code}"
             line = f"{outcome.msg_key}: {outcome.status} ({detail})"
             self.stdout.write(self.style.SUCCESS(line) if outcome.ok else self.style.ERROR(line))
         failed = sum(not outcome.ok for outcome in outcomes)
         if failed:
-            raise CommandError(f"{failed} of {len(outcomes)} keys were not recalled.")
+            raise CommandError(
+                _("%(failed)d of %(total)d keys were not recalled.")
+                % {"failed": failed, "total": len(outcomes)}
+            )
 
     def _recall(self, options: dict[str, Any]) -> Sequence[RecallOutcome]:
         if options["sdkappid"] is None or not options["account"] or not options["msg_keys"]:
-            raise CommandError("Give --sdkappid, --account and at least one MSGKEY.")
+            raise CommandError(_("Give --sdkappid, --account and at least one MSGKEY."))
         targets = [(options["sdkappid"], options["account"], key) for key in options["msg_keys"]]
         # No web server times a command out: no time budget, each call within its timeouts.
         return recall_messages(
@@ -73,5 +80,5 @@ class Command(BaseCommand):
             unbounded=True,
         )
         if not outcomes:
-            self.stdout.write("No recall with an unknown outcome to check.")
+            self.stdout.write(_("No recall with an unknown outcome to check."))
         return outcomes

@@ -5,33 +5,38 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from ...models import OfficialAccountMessage
 from ...notify.send import send_message_received
 from ..arguments import moment
+from ..translated_help import TranslatedCommand
 
 
-class Command(BaseCommand):
-    help = (
+class Command(TranslatedCommand):
+    help = gettext_noop(
         "Send message_received again for the selected stored messages, oldest first. A receiver "
         "that raises is recorded on its message and the replay goes on; prints 'N of M' sent "
         "without a receiver failing, and exits non-zero if any failed."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--failed", action="store_true", help="Messages whose receiver failed.")
+        parser.add_argument(
+            "--failed", action="store_true", help=_("Messages whose receiver failed.")
+        )
         parser.add_argument(
             "--unsignalled",
             action="store_true",
-            help="Messages stored over a minute ago whose signal never went out (a crash).",
+            help=_("Messages stored over a minute ago whose signal never went out (a crash)."),
         )
-        parser.add_argument("--since", type=moment, help="Message time from (inclusive).")
-        parser.add_argument("--until", type=moment, help="Message time before (exclusive).")
-        parser.add_argument("--account", help="One official account.")
-        parser.add_argument("--msg-key", dest="msg_key", help="One MsgKey.")
-        parser.add_argument("--sdkappid", type=int, help="One app.")
+        parser.add_argument("--since", type=moment, help=_("Message time from (inclusive)."))
+        parser.add_argument("--until", type=moment, help=_("Message time before (exclusive)."))
+        parser.add_argument("--account", help=_("One official account."))
+        parser.add_argument("--msg-key", dest="msg_key", help=_("One MsgKey."))
+        parser.add_argument("--sdkappid", type=int, help=_("One app."))
 
     def handle(self, *args: Any, **options: Any) -> None:
         messages = OfficialAccountMessage.objects.all()
@@ -53,8 +58,10 @@ class Command(BaseCommand):
         for message in messages.order_by("msg_time", "id").iterator(chunk_size=500):
             total += 1
             sent += send_message_received(message)
-        self.stdout.write(f"{sent} of {total}")
+        # "N of M": sent without a receiver failing, of the selected.
+        self.stdout.write(_("%(sent)d of %(total)d") % {"sent": sent, "total": total})
         if sent != total:
             raise CommandError(
-                f"{total - sent} message(s) had a receiver fail; see receiver_error."
+                _("%(count)d message(s) had a receiver fail; see receiver_error.")
+                % {"count": total - sent}
             )

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from ...webhook.reprocess import refused, reprocess
 from ..arguments import moment
+from ..translated_help import TranslatedCommand
 
 
-class Command(BaseCommand):
-    help = (
+class Command(TranslatedCommand):
+    help = gettext_noop(
         "Run the authenticated callbacks that were refused (and kept their body) through the "
         "current parser again: after an upgrade, or a fix of the settings. Stores what now "
         "parses, sends message_received once per new message, and marks each record "
@@ -21,12 +25,12 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--sdkappid", type=int, help="One app.")
-        parser.add_argument("--since", type=moment, help="Received from (inclusive).")
+        parser.add_argument("--sdkappid", type=int, help=_("One app."))
+        parser.add_argument("--since", type=moment, help=_("Received from (inclusive)."))
         parser.add_argument(
             "--include-pruned",
             action="store_true",
-            help="Store messages that officialaccount_prune deleted, too (default: skip them).",
+            help=_("Store messages that officialaccount_prune deleted, too (default: skip them)."),
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -37,14 +41,19 @@ class Command(BaseCommand):
             deliveries = deliveries.filter(received_at__gte=options["since"])
         report = reprocess(deliveries, include_pruned=options["include_pruned"])
         self.stdout.write(
-            f"Stored {report.stored} new message(s); {report.already_stored} were stored already; "
-            f"{report.withdrawals} withdrawal(s) and {report.handed_on} other callback(s) "
-            f"applied; {report.pruned} pruned message(s) not stored again; "
-            f"{report.stranded_recalls} message(s) recalled by a withdrawal that came first."
+            _(
+                "Stored %(stored)d new message(s); %(already_stored)d were stored already; "
+                "%(withdrawals)d withdrawal(s) and %(handed_on)d other callback(s) applied; "
+                "%(pruned)d pruned message(s) not stored again; %(stranded_recalls)d message(s) "
+                "recalled by a withdrawal that came first."
+            )
+            % asdict(report)  # the placeholders are the report's fields
         )
         for line in report.still_refused:
-            self.stderr.write(self.style.WARNING(f"Still refused: {line}"))
+            still = _("Still refused: %(record)s") % {"record": line}
+            self.stderr.write(self.style.WARNING(still))
         if report.still_refused:
             raise CommandError(
-                f"{len(report.still_refused)} record(s) are still refused by the current parser."
+                _("%(count)d record(s) are still refused by the current parser.")
+                % {"count": len(report.still_refused)}
             )

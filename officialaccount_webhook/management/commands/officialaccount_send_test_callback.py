@@ -17,41 +17,50 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from ...conf import get_settings
 from ...webhook.auth import compute_sign
+from ..translated_help import TranslatedCommand
 
 SAMPLES_DIR = Path(__file__).resolve().parent.parent.parent / "samples"
 
 
-class Command(BaseCommand):
-    help = (
+class Command(TranslatedCommand):
+    help = gettext_noop(
         "POST Tencent-shaped official-account callbacks (one per message element type) to URL "
         "and print each response."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
-            "url", help="The webhook URL, e.g. http://127.0.0.1:8000/webhooks/tencent-chat/"
+            "url",
+            help=_("The webhook URL, e.g. http://127.0.0.1:8000/webhooks/tencent-chat/"),
         )
         parser.add_argument(
             "--sdkappid",
             type=int,
-            help="SdkAppid to send. Default: the one app in OFFICIALACCOUNT_WEBHOOK['APPS'].",
+            help=_("SdkAppid to send. Default: the one app in OFFICIALACCOUNT_WEBHOOK['APPS']."),
         )
         parser.add_argument(
             "--token",
-            help="Callback token to sign with. Default: the app's first configured token, if any. "
-            "Pass an empty string to send unsigned callbacks.",
+            help=_(
+                "Callback token to sign with. Default: the app's first configured token, if "
+                "any. Pass an empty string to send unsigned callbacks."
+            ),
         )
         parser.add_argument(
-            "--timeout", type=float, default=5.0, help="Seconds to wait for each answer."
+            "--timeout",
+            type=float,
+            default=5.0,
+            help=_("Seconds to wait for each answer."),
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
         if urlsplit(options["url"]).scheme not in {"http", "https"}:
-            raise CommandError("URL must start with http:// or https://")
+            raise CommandError(_("URL must start with http:// or https://"))
         sdk_app_id, token = self._credentials(options["sdkappid"], options["token"])
         samples = sorted(SAMPLES_DIR.glob("*.json"))
         failures = 0
@@ -64,19 +73,24 @@ class Command(BaseCommand):
             ok = status == 200
             failures += not ok
             style = self.style.SUCCESS if ok else self.style.ERROR
+            # The sample, the HTTP status and the webhook's answer, as they are.
             self.stdout.write(style(f"{sample.stem}: {status} {answer}"))
         if failures:
             raise CommandError(
-                f"{failures} of {len(samples)} callbacks were not answered with 200."
+                _("%(failed)d of %(total)d callbacks were not answered with 200.")
+                % {"failed": failures, "total": len(samples)}
             )
-        self.stdout.write(f"All {len(samples)} callbacks were answered with 200.")
+        self.stdout.write(
+            _("All %(total)d callbacks were answered with 200.") % {"total": len(samples)}
+        )
 
     def _credentials(self, sdk_app_id: int | None, token: str | None) -> tuple[int, str]:
         apps = get_settings().apps
         if sdk_app_id is None:
             if len(apps) != 1:
                 raise CommandError(
-                    f"{len(apps)} apps are configured; say which one to use with --sdkappid."
+                    _("%(count)d apps are configured; say which one to use with --sdkappid.")
+                    % {"count": len(apps)}
                 )
             sdk_app_id = next(iter(apps))
         if token is None:
@@ -116,4 +130,4 @@ def _post(url: str, body: bytes, timeout: float) -> tuple[int | str, str]:
         return error.code, error.read().decode("utf-8", "replace")
     except (urllib.error.URLError, TimeoutError) as error:
         reason = getattr(error, "reason", error)
-        return "no answer", str(reason)
+        return _("no answer"), str(reason)

@@ -5,19 +5,22 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from ...accounts.sync import SyncInterrupted, SyncReport, sync_account
 from ...models import OfficialAccount
 from ...tencent import TencentChatClient, TencentChatError, client_for
+from ..translated_help import TranslatedCommand
 
 # The exit status of a process that Ctrl-C stopped (128 + SIGINT).
 INTERRUPTED = 130
 
 
-class Command(BaseCommand):
+class Command(TranslatedCommand):
     _drawn = False
-    help = (
+    help = gettext_noop(
         "Read official accounts from Tencent and bring the mirror to their state: profile, "
         "subscriber count and the full subscriber list (subscribers Tencent no longer lists "
         "are marked unsubscribed; accounts it no longer has, destroyed). Without --account, "
@@ -27,11 +30,11 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--sdkappid", type=int, required=True)
-        parser.add_argument("--account", help="Only this official account, @TOA#_...")
+        parser.add_argument("--account", help=_("Only this official account, @TOA#_..."))
         parser.add_argument(
             "--no-subscribers",
             action="store_true",
-            help="Read the profiles and counts only, not the subscriber lists.",
+            help=_("Read the profiles and counts only, not the subscriber lists."),
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -43,8 +46,11 @@ class Command(BaseCommand):
         accounts = [options["account"]] if options["account"] else self._known(sdk_app_id)
         if not accounts:
             self.stdout.write(
-                f"The mirror knows no account of app {sdk_app_id} to sync (Tencent cannot list "
-                "them): name one with --account."
+                _(
+                    "The mirror knows no account of app %(app)s to sync (Tencent cannot list "
+                    "them): name one with --account."
+                )
+                % {"app": sdk_app_id}
             )
             return
         done: list[SyncReport] = []
@@ -53,23 +59,41 @@ class Command(BaseCommand):
                 done.append(self._sync(client, sdk_app_id, official_account, options))
         except KeyboardInterrupt as interrupt:
             self._end_progress()
-            where = ""
+            counts = {"done": len(done), "total": len(accounts)}
             if isinstance(interrupt, SyncInterrupted):
                 report = interrupt.report
-                where = f" during {report.official_account} ({_how_far(report)})"
-            raise CommandError(
-                f"Interrupted{where}, after {len(done)} of {len(accounts)} account(s) synced. "
-                "What was stored stays; run the command again to finish.",
-                returncode=INTERRUPTED,
-            ) from None
+                message = _(
+                    "Interrupted during %(account)s (%(progress)s), after %(done)d of %(total)d "
+                    "account(s) synced. What was stored stays; run the command again to finish."
+                ) % (counts | {"account": report.official_account, "progress": _how_far(report)})
+            else:
+                message = (
+                    _(
+                        "Interrupted, after %(done)d of %(total)d account(s) synced. What was "
+                        "stored stays; run the command again to finish."
+                    )
+                    % counts
+                )
+            raise CommandError(message, returncode=INTERRUPTED) from None
         except TencentChatError as exc:
             self._end_progress()
             raise CommandError(
-                f"Tencent's API failed for {accounts[len(done)]}: {exc}. {len(done)} of "
-                f"{len(accounts)} account(s) were synced before it; run again to finish."
+                _(
+                    "Tencent's API failed for %(account)s: %(error)s. %(done)d of %(total)d "
+                    "account(s) were synced before it; run again to finish."
+                )
+                % {
+                    "account": accounts[len(done)],
+                    "error": exc,
+                    "done": len(done),
+                    "total": len(accounts),
+                }
             ) from None
         changed = sum(report.changed for report in done)
-        self.stdout.write(f"Synced {len(done)} account(s); {changed} changed.")
+        self.stdout.write(
+            _("Synced %(count)d account(s); %(changed)d changed.")
+            % {"count": len(done), "changed": changed}
+        )
 
     def _sync(
         self, client: TencentChatClient, sdk_app_id: int, official_account: str, options: Any
@@ -107,23 +131,39 @@ class Command(BaseCommand):
 
 def _how_far(report: SyncReport) -> str:
     total = "?" if report.subscriber_count is None else report.subscriber_count
-    return f"{report.seen} of {total} subscriber(s) read in {report.pages} page(s)"
+    return _("%(seen)d of %(total)s subscriber(s) read in %(pages)d page(s)") % {
+        "seen": report.seen,
+        "total": total,
+        "pages": report.pages,
+    }
 
 
 def summary(report: SyncReport) -> str:
     """One line: what the sync of one account found and changed."""
+    account = {"account": report.official_account}
+    if report.gone and report.destroyed:
+        return _("%(account)s: Tencent does not have it (marked now).") % account
     if report.gone:
-        marked = " (marked now)" if report.destroyed else ""
-        return f"{report.official_account}: Tencent does not have it{marked}."
+        return _("%(account)s: Tencent does not have it.") % account
     parts = [f"{report.official_account}:"]
     if report.new:
-        parts.append("new to the mirror;")
+        parts.append(_("new to the mirror;"))
     if report.changed_fields:
-        parts.append(f"changed {', '.join(report.changed_fields)};")
+        # Field names, as the models and the API name them.
+        parts.append(_("changed %(fields)s;") % {"fields": ", ".join(report.changed_fields)})
     if report.pages:
         parts.append(
-            f"{report.seen} subscriber(s) read in {report.pages} page(s): {report.added} "
-            f"added, {report.removed} removed, {report.updated} updated;"
+            _(
+                "%(seen)d subscriber(s) read in %(pages)d page(s): %(added)d added, %(removed)d "
+                "removed, %(updated)d updated;"
+            )
+            % {
+                "seen": report.seen,
+                "pages": report.pages,
+                "added": report.added,
+                "removed": report.removed,
+                "updated": report.updated,
+            }
         )
-    parts.append(f"Tencent counts {report.subscriber_count} subscriber(s).")
+    parts.append(_("Tencent counts %(count)s subscriber(s).") % {"count": report.subscriber_count})
     return " ".join(parts)
