@@ -537,6 +537,25 @@ def test_the_command_reports_the_quarantine_and_retries_it_once_the_cause_is_fix
 
 
 @pytest.mark.django_db(transaction=True)
+def test_a_connection_closed_under_the_store_is_spooled(
+    spool_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Django's InterfaceError (a connection closed under the request) is not a DatabaseError:
+    the callback is spooled all the same, not answered with a 500 and lost."""
+
+    def closed(*args: Any, **kwargs: Any) -> Any:
+        raise InterfaceError("connection already closed")
+
+    monkeypatch.setattr(spooling, "ingest", closed)
+    response = post(sample("text"))
+    assert (response.status_code, response.json()["ActionStatus"]) == (200, "OK")
+    assert spool.pending(spool_dir) == 1
+    monkeypatch.undo()
+    call_command("officialaccount_drain_spool", stdout=StringIO())
+    assert OfficialAccountMessage.objects.get().msg_key == sample("text")["MsgKey"]
+
+
+@pytest.mark.django_db(transaction=True)
 def test_a_drain_during_an_outage_counts_no_attempt_and_stops(spool_dir: Path) -> None:
     names = [spool.write(spool_dir, record(n)).name for n in range(3)]
     with override_settings(OFFICIALACCOUNT_WEBHOOK=spool_conf(spool_dir, SPOOL_MAX_ATTEMPTS=2)):

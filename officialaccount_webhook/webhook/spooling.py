@@ -63,9 +63,10 @@ def store_or_spool(sdk_app_id: int, event: CallbackEvent, inbound: InboundReques
         log.note(outcome=ingest(sdk_app_id, event, inbound).outcome)
     except (IntegrityError, DataError):
         raise
-    except DatabaseError:
+    except (DatabaseError, InterfaceError):
         # The database is away, read-only, or mid-migration. Tencent will not send this
-        # again: keep it on disk first.
+        # again: keep it on disk first. InterfaceError (a connection closed under us) is not a
+        # DatabaseError in Django's hierarchy, and the drain counts it as transient too.
         spool_dir = get_settings().spool_dir
         if spool_dir is None:
             log.note(outcome="lost")
