@@ -7,7 +7,8 @@ invalid index of that name and the migration is not recorded; docs/upgrading.md 
 it (``DROP INDEX CONCURRENTLY IF EXISTS <name>``) and migrate again.
 
 Shared by the migrations, which import them from here (a migration's module name starts with a
-digit, so one migration cannot import another's class by a plain ``import``).
+digit, so one migration cannot import another's class by a plain ``import``). Migrations 0012
+and 0013 import this module: it must keep its path and these names for as long as they ship.
 """
 
 from __future__ import annotations

@@ -181,9 +181,11 @@ def test_deleted_messages_leave_the_rollup(
     one = OfficialAccountMessage.objects.get(msg_key="9")
     url = reverse("admin:officialaccount_webhook_officialaccountmessage_delete", args=[one.pk])
     assert admin_client.post(url, {"post": "yes"}).status_code == 302
-    assert not MessageVolume.objects.filter(official_account="@TOA#_D").exists()
     every = OfficialAccountMessage.objects.all()
     year, days = charts(every, local(2024, 1, 1), local(2025, 1, 1), monkeypatch)
+    # Right after a first build nothing is settled yet: a deleted day is counted again rather
+    # than subtracted; either way the rollup no longer holds it.
+    assert not MessageVolume.objects.filter(official_account="@TOA#_D").exists()
     assert days == 319 and totals(year) == {"@TOA#_A": 5, "@TOA#_B": 4, "@TOA#_C": 2}
     assert sum(MessageVolume.objects.values_list("count", flat=True)) == 9
     assert MessageVolumeState.objects.get().dirty_days == []  # counted again by the chart

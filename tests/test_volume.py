@@ -192,8 +192,12 @@ def test_the_chart_does_not_wait_for_another_refresh(
         raise OperationalError("canceling statement") from Canceled()
 
     monkeypatch.setattr(volume, "refresh", too_slow)
-    with pytest.raises(OperationalError):  # the chart's budget says "drill down"
-        volume.counts(every, "month", *year, field="msg_time", now=NOW)
+    # Stopped by the chart's budget, the rollup's path gives way to counting the messages.
+    counted, days = volume.counts(every, "month", *year, field="msg_time", now=NOW)
+    assert days == 0
+    assert counted == volume.raw_counts(every, "month", *year, "msg_time")
+    in_year = every.filter(msg_time__gte=year[0], msg_time__lt=year[1])
+    assert sum(counted.values()) == in_year.count()
 
 
 def test_storing_a_message_never_touches_the_rollup(
@@ -282,3 +286,83 @@ def test_odd_cases(berlin: None, monkeypatch: pytest.MonkeyPatch) -> None:
     OfficialAccountMessage.objects.only("pk").filter(msg_key="2").delete()
     assert not MessageVolumeState.objects.exists()
     assert refresh(clock=at(NOW)).started_over
+
+
+def test_a_drain_in_flight_during_the_first_build_is_counted(
+    berlin: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A spool drain keeps the time the callback was spooled as its received_at, so no time
+    tells that its transaction was still in flight when the rollup was first built: the
+    window's count does, and the day is counted again once it commits."""
+    for day in (1, 2, 3):
+        store(f"{day}", local(2024, 6, day, 12))
+    # The drain's insert has taken its id, and has not committed yet...
+    reserved = store("drained", local(2024, 6, 4, 12))
+    in_flight = reserved.pk
+    reserved.delete()
+    store("after", local(2024, 6, 6, 12))  # ...while a later one has committed.
+    refresh(clock=at(NOW))  # the first build
+    assert sum(MessageVolume.objects.values_list("count", flat=True)) == 4
+    store("drained", local(2024, 6, 4, 12), id=in_flight, received=local(2024, 6, 4, 12, 1))
+    for minutes in (5, 15, 30):
+        refresh(clock=at(NOW + timedelta(minutes=minutes)))
+    assert MessageVolume.objects.get(day=date(2024, 6, 4)).count == 1
+    june = (local(2024, 6, 1), local(2024, 7, 1))
+    every = OfficialAccountMessage.objects.all()
+    counted, days = volume.counts(every, "day", *june, field="msg_time", now=NOW)
+    assert days == 30
+    assert counted == volume.raw_counts(every, "day", *june, "msg_time")
+
+
+def test_a_large_backfill_leaves_the_chart_counting_the_messages_until_the_command_runs(
+    messages: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """More late messages than the chart may look through (LAZY_ROWS) cost it one bounded
+    count, not a scan of them all: it counts the messages until officialaccount_rollup has
+    run, and then reads the rollup again."""
+    refresh(clock=at(NOW))
+    monkeypatch.setattr(volume, "LAZY_ROWS", 3)
+    for n in range(4):  # a backfill of last year's history
+        store(f"old-{n}", local(2024, 2, 10 + n, 12))
+    every = OfficialAccountMessage.objects.all()
+    year = (local(2024, 1, 1), local(2025, 1, 1))
+    looked: list[int | None] = []
+    real = rollup.stale_days
+
+    def stale_days(*args: Any, **kwargs: Any) -> Any:
+        found = real(*args, **kwargs)
+        looked.append(None if found is None else len(found))
+        return found
+
+    monkeypatch.setattr(volume, "stale_days", stale_days)
+    counted, days = volume.counts(every, "month", *year, field="msg_time", now=NOW)
+    assert (days, looked) == (0, [None])  # too many to look through: the messages counted
+    assert counted == volume.raw_counts(every, "month", *year, "msg_time")
+    refresh(clock=at(NOW))  # what officialaccount_rollup runs
+    counted, days = volume.counts(every, "month", *year, field="msg_time", now=NOW)
+    assert days == 319 and counted == volume.raw_counts(every, "month", *year, "msg_time")
+
+
+def test_the_admins_delete_action_takes_its_selection_off_the_rollup_at_once(
+    messages: None, admin_client: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    refresh(clock=at(NOW))
+    forgotten: list[int] = []
+    real_forget = volume_model.forget
+
+    def forget(using: str, deleted: Any) -> None:
+        deleted = list(deleted)
+        forgotten.append(len(deleted))
+        real_forget(using, deleted)
+
+    monkeypatch.setattr(volume_model, "forget", forget)
+    doomed = OfficialAccountMessage.objects.filter(msg_key__in=["3", "9", "11"])
+    selected = list(doomed.values_list("pk", flat=True))
+    action = {"action": "delete_selected", "_selected_action": selected, "post": "yes"}
+    assert admin_client.post(reverse(MESSAGES), action).status_code == 302
+    assert not doomed.exists()
+    assert forgotten == [3]
+    every = OfficialAccountMessage.objects.all()
+    year = (local(2024, 1, 1), local(2025, 1, 1))
+    counted, days = volume.counts(every, "month", *year, field="msg_time", now=NOW)
+    assert days == 319 and counted == volume.raw_counts(every, "month", *year, "msg_time")

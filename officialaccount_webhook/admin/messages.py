@@ -7,6 +7,8 @@ from typing import Any
 from django.contrib import admin
 from django.contrib.admin.utils import unquote
 from django.contrib.admin.views.main import ChangeList
+from django.db import transaction
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.urls import URLPattern, path
 from django.utils.html import format_html
@@ -14,6 +16,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from ..models import OfficialAccountMessage
+from ..models.volume import deleting
 from . import accounts, delivery_marks, detail, history
 from .base import ReadOnlyAdmin, json_block, one_line, two_lines
 from .budget import within_budget
@@ -163,6 +166,11 @@ class OfficialAccountMessageAdmin(ReadOnlyAdmin):
     @admin.display(description=_("other body fields"))
     def raw_extra(self, message: OfficialAccountMessage) -> str:
         return json_block(message.extra)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
+        # The chart's rollup takes the whole selection off at once, not a message at a time.
+        with transaction.atomic(queryset.db), deleting(queryset.db):
+            super().delete_queryset(request, queryset)
 
     def has_recall_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm("officialaccount_webhook.recall_officialaccountmessage")

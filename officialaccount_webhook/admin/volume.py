@@ -26,7 +26,7 @@ from django.db.models.functions import Trunc, TruncDay, TruncHour, TruncMonth, T
 from django.db.models.sql.where import AND, WhereNode
 from django.utils import timezone
 
-from ..models import MessageVolume, MessageVolumeState
+from ..models import MessageVolume, MessageVolumeState, OfficialAccountMessage
 from ..query_budget import timed_out
 from ..volume import refresh, stale_days
 from ..volume.counting import day_start
@@ -36,6 +36,9 @@ from .buckets import local
 # Days the chart may count itself (closed since, or a message came late for) before it leaves
 # the rest to officialaccount_rollup: each is a day of messages grouped, within the budget.
 LAZY_DAYS = 7
+# Messages stored since the last refresh that the chart may look through for their days; more
+# (a backfill, a long time since the last refresh) are left to officialaccount_rollup.
+LAZY_ROWS = 20_000
 Counts = Counter[tuple[datetime, str]]
 
 
@@ -61,7 +64,13 @@ def counts(
 ) -> tuple[Counts, int]:
     """Messages of ``queryset`` per (bar, account) from ``since`` to ``until``, and how many
     days of them the rollup gave."""
-    rolled = _from_rollup(queryset, unit, since, until, field, now)
+    try:
+        # In a savepoint: a statement of the rollup's path stopped by the chart's budget, or
+        # refused a lock, must leave the messages' count able to run.
+        with transaction.atomic(queryset.db):
+            rolled = _from_rollup(queryset, unit, since, until, field, now)
+    except DatabaseError:
+        rolled = None
     if rolled is None:
         return raw_counts(queryset, unit, since, until, field), 0
     counted, rest_from, days = rolled
@@ -95,6 +104,8 @@ def _from_rollup(
     """The rollup's counts, the moment from which the messages must be counted, and the days
     the rollup gave; None when it cannot give the messages' answer."""
     if unit == "hour" or field != "msg_time" or not settings.USE_TZ:
+        return None
+    if queryset.model is not OfficialAccountMessage:  # the rollup counts messages only
         return None
     found = _conditions(queryset, field)
     if found is None:
@@ -131,7 +142,7 @@ def _from_rollup(
 def _fresh(using: str, state: MessageVolumeState, now: datetime) -> MessageVolumeState | None:
     """The state once the rollup is up to date for the chart, refreshed here if a few days
     are due; None if it is not right now and cannot be made so within the page."""
-    late = stale_days(using, state, LAZY_DAYS)
+    late = stale_days(using, state, LAZY_DAYS, rows=LAZY_ROWS)
     if late is None:
         return None
     if not late and up_to_date(state, now):
@@ -143,7 +154,7 @@ def _fresh(using: str, state: MessageVolumeState, now: datetime) -> MessageVolum
             report = refresh(using, clock=lambda: now, limit=LAZY_DAYS, nowait=True)
     except DatabaseError as error:  # another refresh holds the lock
         if timed_out(error):
-            raise
+            raise  # counts() gives up on the rollup for this page
         return None if late else state
     if not report.exact:
         return None

@@ -94,24 +94,33 @@ def locked_state(using: str, *, nowait: bool = False) -> MessageVolumeState | No
 def forget(using: str, deleted: Iterable[Deleted]) -> None:
     """Take deleted messages off the rollup, in the deleting transaction.
 
-    A message the rollup has surely counted (its id at or below ``scan_from_id``) is
-    subtracted. Any other may or may not be in it: its day is marked to be counted again
-    (until then the chart counts it from the messages), and the next refresh looks at every
-    message above ``scan_from_id`` again.
+    A message the rollup has surely counted is subtracted: its id is at or below
+    ``scan_from_id``, or up to ``recounted_id`` while the last refresh's window is intact (the
+    messages there now, plus those deleted, are the number it counted: none came since). Any
+    other may or may not be in it: its day is marked to be counted again (until then the chart
+    counts it from the messages), and the next refresh looks at every message above
+    ``scan_from_id`` again.
     """
     state = locked_state(using)
     if state is None:
         return
+    rows = list(deleted)
     zone = ZoneInfo(state.time_zone)
+    low, high = state.scan_from_id, state.recounted_id
+    in_window = 0 if high is None else sum(1 for row in rows if low < row[0] <= high)
+    window_sure = high is not None and _ids_between(using, low, high) + in_window == (
+        state.window_rows
+    )
+    surely_counted = high if window_sure and high is not None else low
     counted: Counter[tuple[int, str, date]] = Counter()
     unsure: set[date] = set()
     recent = False
-    for pk, app, account, moment in deleted:
-        recent = recent or pk > state.scan_from_id
+    for pk, app, account, moment in rows:
+        recent = recent or pk > surely_counted
         day = moment.astimezone(zone).date()
         if state.counted_until is None or day >= state.counted_until:
             continue  # not in the rollup: counted from the messages
-        if pk <= state.scan_from_id:
+        if pk <= surely_counted:
             counted[(app, account, day)] += 1
         else:
             unsure.add(day)
@@ -119,6 +128,9 @@ def forget(using: str, deleted: Iterable[Deleted]) -> None:
         state.recounted_id, state.generation = None, state.generation + 1
         state.dirty_days = sorted(day.isoformat() for day in state.dirty() | unsure)
         state.save(using=using, update_fields=("recounted_id", "generation", "dirty_days"))
+    elif in_window:
+        state.window_rows -= in_window  # gone from the window: the next look stays above it
+        state.save(using=using, update_fields=("window_rows",))
     volumes = MessageVolume.objects.using(using)
     for (app, account, day), messages in counted.items():
         key = {"sdk_app_id": app, "official_account": account, "day": day}
@@ -126,6 +138,11 @@ def forget(using: str, deleted: Iterable[Deleted]) -> None:
     if counted:
         days = {day for _app, _account, day in counted}
         volumes.filter(day__in=days, count__lte=0).delete()
+
+
+def _ids_between(using: str, above: int, up_to: int) -> int:
+    messages = OfficialAccountMessage.objects.using(using).filter(pk__gt=above, pk__lte=up_to)
+    return messages.count()
 
 
 @contextmanager

@@ -28,7 +28,6 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from django.db import DEFAULT_DB_ALIAS, transaction
-from django.db.models import Min
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -129,11 +128,13 @@ def refresh(
 
 
 def stale_days(
-    using: str, state: MessageVolumeState, limit: int | None = None
+    using: str, state: MessageVolumeState, limit: int | None = None, *, rows: int | None = None
 ) -> list[date] | None:
     """The closed days the rollup holds that must be counted again, None if more than
     ``limit``: those a deletion left unsure, and those of the messages stored since the last
-    refresh looked (above ``recounted_id`` while it is sure, else above ``scan_from_id``)."""
+    refresh looked (above ``recounted_id`` while it is sure, else above ``scan_from_id``).
+    With ``rows``, also None when more messages than that are to be looked at: the chart's
+    bound, so that a backfill of a million messages costs it one bounded count."""
     if state.counted_until is None:
         return []
     zone = ZoneInfo(state.time_zone)
@@ -141,6 +142,8 @@ def stale_days(
     recounted = state.recounted_id
     if recounted is not None and ids_between(using, above, recounted) == state.window_rows:
         above = recounted  # none stored up to it since the last refresh looked
+    if rows is not None and _more_than(using, above, rows):
+        return None
     days = (
         OfficialAccountMessage.objects.using(using)
         .order_by()
@@ -153,6 +156,13 @@ def stale_days(
     )
     found = set(days if limit is None else days[: limit + 1]) | state.dirty()
     return None if limit is not None and len(found) > limit else sorted(found)
+
+
+def _more_than(using: str, above: int, rows: int) -> bool:
+    """Whether more than ``rows`` messages have an id above ``above`` (reads at most rows + 1
+    entries of the primary key's index)."""
+    ids = OfficialAccountMessage.objects.using(using).order_by().filter(pk__gt=above)
+    return ids.values("pk")[: rows + 1].count() > rows
 
 
 def up_to_date(state: MessageVolumeState, now: datetime) -> bool:
@@ -177,18 +187,18 @@ def _start(using: str, state: MessageVolumeState | None, zone_name: str, clock: 
     MessageVolume.objects.using(using).all().delete()
     newest = _newest_id(using)
     moment = clock()
-    # A message stored in a transaction still in flight was received within SETTLE: from the
-    # first of those on, refreshes look at every message until they have settled.
-    recent = (
-        OfficialAccountMessage.objects.using(using)
-        .filter(received_at__gte=moment - SETTLE)
-        .aggregate(first=Min("pk"))["first"]
-    )
+    # A transaction still in flight may hold any id up to the newest (a drained callback keeps
+    # its old received_at, so no time tells which): nothing above the last settled id (none
+    # yet on a first build) counts as looked at. What the build counts is what was committed
+    # now; the window's count, taken now, tells the next refreshes whether anything up to the
+    # newest id has been committed since, and they count its days again if so. The window
+    # moves up once a refresh has read the newest id at least SETTLE ago.
     state = state or MessageVolumeState(pk=1)
+    scan_from = state.scan_from_id or 0
     state.time_zone, state.counted_until, state.dirty_days = zone_name, None, []
-    state.scan_from_id = newest if recent is None else min(newest, recent - 1)
-    state.seen_id, state.seen_at, state.refreshed_at = newest, moment, None
-    state.recounted_id, state.window_rows = None, 0
+    state.scan_from_id, state.seen_id, state.seen_at = scan_from, newest, moment
+    state.recounted_id, state.window_rows = newest, ids_between(using, scan_from, newest)
+    state.refreshed_at = None
     state.generation = (state.generation or 0) + 1
     state.save(using=using)
 
