@@ -93,19 +93,25 @@ def test_another_time_zone_starts_the_rollup_over(
     assert charts(every, *shanghai_year, monkeypatch)[1] == 319
 
 
-def test_prune_takes_each_batch_off_the_rollup_at_once(
-    messages: None, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    refresh(clock=at(NOW))
-    forgotten: list[int] = []
+@pytest.fixture
+def forgotten(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """How many messages each call takes off the rollup."""
+    calls: list[int] = []
     real_forget = volume_model.forget
 
     def forget(using: str, deleted: Any) -> None:
         deleted = list(deleted)
-        forgotten.append(len(deleted))
+        calls.append(len(deleted))
         real_forget(using, deleted)
 
     monkeypatch.setattr(volume_model, "forget", forget)
+    return calls
+
+
+def test_prune_takes_each_batch_off_the_rollup_at_once(
+    messages: None, forgotten: list[int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    refresh(clock=at(NOW))
     assert prune(datetime(2024, 5, 1, tzinfo=UTC), messages=True, now=NOW).messages == 2
     assert forgotten == [2]  # one batch, one update of the rollup
     assert charts(OfficialAccountMessage.objects.all(), None, None, monkeypatch)[1] == 29
@@ -344,18 +350,9 @@ def test_a_large_backfill_leaves_the_chart_counting_the_messages_until_the_comma
 
 
 def test_the_admins_delete_action_takes_its_selection_off_the_rollup_at_once(
-    messages: None, admin_client: Client, monkeypatch: pytest.MonkeyPatch
+    messages: None, admin_client: Client, forgotten: list[int]
 ) -> None:
     refresh(clock=at(NOW))
-    forgotten: list[int] = []
-    real_forget = volume_model.forget
-
-    def forget(using: str, deleted: Any) -> None:
-        deleted = list(deleted)
-        forgotten.append(len(deleted))
-        real_forget(using, deleted)
-
-    monkeypatch.setattr(volume_model, "forget", forget)
     doomed = OfficialAccountMessage.objects.filter(msg_key__in=["3", "9", "11"])
     selected = list(doomed.values_list("pk", flat=True))
     action = {"action": "delete_selected", "_selected_action": selected, "post": "yes"}
