@@ -325,8 +325,9 @@ def test_a_large_backfill_leaves_the_chart_counting_the_messages_until_the_comma
 ) -> None:
     """More late messages than the chart may look through (LAZY_ROWS) cost it one bounded
     count, not a scan of them all: it counts the messages until officialaccount_rollup has
-    run, and then reads the rollup again."""
+    counted their days and settled past them, and then reads the rollup again."""
     refresh(clock=at(NOW))
+    refresh(clock=at(NOW + SETTLE))  # settled: the window is empty
     monkeypatch.setattr(volume, "LAZY_ROWS", 3)
     for n in range(4):  # a backfill of last year's history
         store(f"old-{n}", local(2024, 2, 10 + n, 12))
@@ -341,12 +342,16 @@ def test_a_large_backfill_leaves_the_chart_counting_the_messages_until_the_comma
         return found
 
     monkeypatch.setattr(volume, "stale_days", stale_days)
-    counted, days = volume.counts(every, "month", *year, field="msg_time", now=NOW)
+    later = NOW + SETTLE
+    counted, days = volume.counts(every, "month", *year, field="msg_time", now=later)
     assert (days, looked) == (0, [None])  # too many to look through: the messages counted
     assert counted == volume.raw_counts(every, "month", *year, "msg_time")
-    refresh(clock=at(NOW))  # what officialaccount_rollup runs
-    counted, days = volume.counts(every, "month", *year, field="msg_time", now=NOW)
+    for settling in (2, 3):  # what officialaccount_rollup does from cron
+        refresh(clock=at(NOW + settling * SETTLE))
+    later = NOW + 3 * SETTLE
+    counted, days = volume.counts(every, "month", *year, field="msg_time", now=later)
     assert days == 319 and counted == volume.raw_counts(every, "month", *year, "msg_time")
+    assert MessageVolume.objects.filter(day__range=(date(2024, 2, 10), date(2024, 2, 13))).count()
 
 
 def test_the_admins_delete_action_takes_its_selection_off_the_rollup_at_once(
@@ -363,3 +368,25 @@ def test_the_admins_delete_action_takes_its_selection_off_the_rollup_at_once(
     year = (local(2024, 1, 1), local(2025, 1, 1))
     counted, days = volume.counts(every, "month", *year, field="msg_time", now=NOW)
     assert days == 319 and counted == volume.raw_counts(every, "month", *year, "msg_time")
+
+
+def test_a_first_build_settles_before_the_chart_reads_a_large_window(
+    messages: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Right after a first build every message is in the window (any may have been in
+    flight): the chart does not count them all on a page; it counts the messages until a
+    refresh SETTLE later has moved the window up. A rebuild starts from the settled id."""
+    monkeypatch.setattr(volume, "LAZY_ROWS", 3)
+    refresh(clock=at(NOW))
+    assert state().scan_from_id == 0 and state().window_rows > 3
+    every = OfficialAccountMessage.objects.all()
+    year = (local(2024, 1, 1), local(2025, 1, 1))
+    assert volume.counts(every, "month", *year, field="msg_time", now=NOW)[1] == 0
+    later = NOW + SETTLE
+    refresh(clock=at(later))
+    settled = state().seen_id
+    assert state().scan_from_id == settled and state().window_rows == 0
+    counted, days = volume.counts(every, "month", *year, field="msg_time", now=later)
+    assert days == 319 and counted == volume.raw_counts(every, "month", *year, "msg_time")
+    call_command("officialaccount_rollup", "--rebuild", stdout=StringIO())
+    assert state().scan_from_id == settled  # read SETTLE ago: settled, kept by the rebuild

@@ -36,9 +36,10 @@ from .buckets import local
 # Days the chart may count itself (closed since, or a message came late for) before it leaves
 # the rest to officialaccount_rollup: each is a day of messages grouped, within the budget.
 LAZY_DAYS = 7
-# Messages stored since the last refresh that the chart may look through for their days; more
-# (a backfill, a long time since the last refresh) are left to officialaccount_rollup.
-LAZY_ROWS = 20_000
+# Messages stored since the last refresh that the chart may count or look through for their
+# days; more (a backfill, a long time since the last refresh, the first minutes after a first
+# build) are left to officialaccount_rollup, and the chart counts the messages meanwhile.
+LAZY_ROWS = 50_000
 Counts = Counter[tuple[datetime, str]]
 
 

@@ -68,15 +68,17 @@ def refresh(
     limit: int | None = None,
     nowait: bool = False,
     progress: Progress = None,
+    rebuild: bool = False,
 ) -> Refreshed:
     """Bring the rollup up to date; ``limit`` bounds the days counted (the chart's own refresh),
-    ``nowait`` refuses to wait for another refresh's lock (a ``DatabaseError``)."""
+    ``nowait`` refuses to wait for another refresh's lock (a ``DatabaseError``), ``rebuild``
+    counts every day again from scratch."""
     clock = clock or timezone.now
     zone = ZoneInfo(timezone.get_default_timezone_name())
     report = Refreshed(exact=False)
     with transaction.atomic(using):
         state = locked_state(using, nowait=nowait)
-        if state is None or state.time_zone != zone.key:
+        if rebuild or state is None or state.time_zone != zone.key:
             if limit is not None:  # counting a whole table is a command's job, not a page's
                 return report
             _start(using, state, zone.key, clock)
@@ -137,6 +139,8 @@ def stale_days(
     bound, so that a backfill of a million messages costs it one bounded count."""
     if state.counted_until is None:
         return []
+    if rows is not None and state.window_rows > rows:
+        return None  # right after a first build: the window is the whole table until it settles
     zone = ZoneInfo(state.time_zone)
     above = state.scan_from_id
     recounted = state.recounted_id
@@ -195,6 +199,8 @@ def _start(using: str, state: MessageVolumeState | None, zone_name: str, clock: 
     # moves up once a refresh has read the newest id at least SETTLE ago.
     state = state or MessageVolumeState(pk=1)
     scan_from = state.scan_from_id or 0
+    if state.seen_at is not None and moment - state.seen_at >= SETTLE:
+        scan_from = max(scan_from, state.seen_id)  # read SETTLE ago: settled since
     state.time_zone, state.counted_until, state.dirty_days = zone_name, None, []
     state.scan_from_id, state.seen_id, state.seen_at = scan_from, newest, moment
     state.recounted_id, state.window_rows = newest, ids_between(using, scan_from, newest)

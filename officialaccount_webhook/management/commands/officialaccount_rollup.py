@@ -5,13 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.management.base import CommandParser
-from django.db import DEFAULT_DB_ALIAS, transaction
+from django.db import DEFAULT_DB_ALIAS
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
-from ...models import MessageVolumeState
-from ...models.volume import locked_state
 from ...volume import refresh
 from ..translated_help import TranslatedCommand
 
@@ -36,11 +34,8 @@ class Command(TranslatedCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         using = options["database"]
         verbose = options["verbosity"] > 1
-        if options["rebuild"]:
-            with transaction.atomic(using):
-                locked_state(using)
-                MessageVolumeState.objects.using(using).filter(pk=1).delete()
-        report = refresh(using, progress=self.stdout.write if verbose else None)
+        progress = self.stdout.write if verbose else None
+        report = refresh(using, progress=progress, rebuild=options["rebuild"])
         if report.started_over:
             self.stdout.write(
                 _("Started the rollup in %(zone)s (TIME_ZONE).")
