@@ -3,13 +3,15 @@
 Protocol notes, section 4: a message is a list of ``{"MsgType", "MsgContent"}`` elements. This
 module reads their types, a one-line preview and the text a search looks in; the admin's view
 of each element is ``admin.rendering``. It never trusts a shape: a field that is not what its
-``MsgType`` promises reads as empty. Standard library only.
+``MsgType`` promises reads as empty. Standard library only, but for the placeholders' gettext.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from typing import Any
+
+from django.utils.translation import gettext, gettext_noop
 
 TEXT = "TIMTextElem"
 IMAGE = "TIMImageElem"
@@ -74,14 +76,23 @@ def _preview_one(element: Any) -> str:
     msg_type, content = type_of(element), content_of(element)
     if msg_type == TEXT:
         return string_field(content, "Text")
+    # In the reader's language: only the admin shows a preview, at request time.
     if msg_type == FILE:
-        return string_field(content, "FileName") or "[File]"
+        return string_field(content, "FileName") or gettext("[File]")
     if msg_type == LOCATION:
-        return f"[Location] {string_field(content, 'Desc')}".strip()
+        desc = string_field(content, "Desc")
+        return (gettext("[Location] %(desc)s") % {"desc": desc}).strip()
     if msg_type == CUSTOM:
-        return string_field(content, "Desc") or "[Custom]"
-    placeholders = {IMAGE: "[Image]", SOUND: "[Sound]", VIDEO: "[Video]", FACE: "[Face]"}
-    return placeholders.get(msg_type, f"[{msg_type or 'Unknown'}]")
+        return string_field(content, "Desc") or gettext("[Custom]")
+    placeholders = {
+        IMAGE: gettext_noop("[Image]"),
+        SOUND: gettext_noop("[Sound]"),
+        VIDEO: gettext_noop("[Video]"),
+        FACE: gettext_noop("[Face]"),
+    }
+    if msg_type in placeholders:
+        return gettext(placeholders[msg_type])
+    return f"[{msg_type}]" if msg_type else gettext("[Unknown]")
 
 
 def searchable_text(body: Any) -> str:

@@ -25,6 +25,16 @@ RECALL_PATH = "/v4/official_account_open_http_svc/official_account_msg_recall"
 ACCOUNT = "@TOA#_2J4SZEAEL"
 
 
+def calling_app(base_url: str) -> dict[str, Any]:
+    """The signed test app's settings, with what it needs to call the Tencent played at
+    ``base_url``."""
+    return {
+        "CALLBACK_TOKENS": ["current-token"],
+        "SECRET_KEY": SECRET_KEY,
+        "API_BASE_URL": base_url,
+    }
+
+
 def decode_usersig(usersig: str, secret_key: str = SECRET_KEY) -> dict[str, Any]:
     """Check a UserSig the way Tencent does and return its document."""
     compressed = base64.b64decode(usersig.translate(str.maketrans("*-_", "+/=")))

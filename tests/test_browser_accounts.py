@@ -20,7 +20,7 @@ from pytest_httpserver import HTTPServer
 from tests.conftest import sample
 from tests.fake_tencent_oa import FakeTencentOA
 from tests.settings import SIGNED_APP
-from tests.tencent import SECRET_KEY
+from tests.tencent import calling_app
 from tests.test_browser import CHROMIUM, SCREENSHOTS, browser_page, deliver
 
 SHOTS = SCREENSHOTS / "accounts"
@@ -40,13 +40,7 @@ def test_operator_manages_an_account_through_tencent(
 ) -> None:
     fake = FakeTencentOA().install(httpserver)
     conf = {
-        "APPS": {
-            SIGNED_APP: {
-                "CALLBACK_TOKENS": ["current-token"],
-                "SECRET_KEY": SECRET_KEY,
-                "API_BASE_URL": httpserver.url_for("/"),
-            }
-        },
+        "APPS": {SIGNED_APP: calling_app(httpserver.url_for("/"))},
         "REST_RETRY_BACKOFF": 0,
     }
     with override_settings(OFFICIALACCOUNT_WEBHOOK=conf):

@@ -28,6 +28,7 @@ from tests.tencent import (
     RECALL_PATH,
     SECRET_KEY,
     Stall,
+    calling_app,
     error_reply,
     recall_body,
     recall_reply,
@@ -41,11 +42,7 @@ def tencent(httpserver: HTTPServer) -> Iterator[HTTPServer]:
     """Point the signed test app at the local server that plays Tencent."""
     conf = {
         "APPS": {
-            SIGNED_APP: {
-                "CALLBACK_TOKENS": ["current-token"],
-                "SECRET_KEY": SECRET_KEY,
-                "API_BASE_URL": httpserver.url_for("/"),
-            },
+            SIGNED_APP: calling_app(httpserver.url_for("/")),
             1400000002: {},  # configured for callbacks, but it cannot call Tencent
         },
         "REST_RETRY_BACKOFF": 0,

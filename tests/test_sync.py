@@ -23,7 +23,7 @@ from officialaccount_webhook.models import OfficialAccount, OfficialAccountSubsc
 from officialaccount_webhook.signals import account_changed, subscribers_changed
 from tests.fake_tencent_oa import FakeTencentOA
 from tests.settings import SIGNED_APP
-from tests.tencent import SECRET_KEY
+from tests.tencent import calling_app
 
 pytestmark = pytest.mark.django_db
 
@@ -72,13 +72,7 @@ def fake(httpserver: HTTPServer) -> FakeTencentOA:
 @pytest.fixture(autouse=True)
 def tencent(httpserver: HTTPServer) -> Iterator[None]:
     conf = {
-        "APPS": {
-            SIGNED_APP: {
-                "CALLBACK_TOKENS": ["current-token"],
-                "SECRET_KEY": SECRET_KEY,
-                "API_BASE_URL": httpserver.url_for("/"),
-            }
-        },
+        "APPS": {SIGNED_APP: calling_app(httpserver.url_for("/"))},
         "REST_RETRY_BACKOFF": 0,
         "REST_RATE_LIMIT": 100_000,
     }

@@ -21,7 +21,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.functional import Promise
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 
 from ..accounts import mirror
 from ..accounts.sync import sync_account
@@ -251,31 +251,38 @@ def summary(
 
 
 # Tencent's errors, by class, in words an operator can act on (errors.py has each code).
+# gettext_lazy by that name: makemessages finds no string marked by an alias of it.
 _WORDS: list[tuple[type[TencentChatError], str | Promise]] = [
     (
         errors.OfficialAccountNotFoundError,
-        _lazy("Tencent has no such official account (any more)."),
+        gettext_lazy("Tencent has no such official account (any more)."),
     ),
-    (errors.PermissionDeniedError, _lazy("Tencent refused: the app's admin may not do this.")),
+    (
+        errors.PermissionDeniedError,
+        gettext_lazy("Tencent refused: the app's admin may not do this."),
+    ),
     (
         errors.AuthenticationError,
-        _lazy(
+        gettext_lazy(
             "Tencent refused the app's credentials: check SECRET_KEY, ADMIN_IDENTIFIER and this "
             "server's clock."
         ),
     ),
     (
         errors.AppUnavailableError,
-        _lazy(
+        gettext_lazy(
             "Tencent cannot serve this app as configured: check REGION, the app's package and "
             "the server's IP allowlist."
         ),
     ),
-    (errors.RateLimitedError, _lazy("Tencent says it is called too often: try again in a minute.")),
-    (errors.InvalidRequestError, _lazy("Tencent refused the request as invalid.")),
-    (errors.TencentInternalError, _lazy("Tencent had an internal error: try again later.")),
-    (errors.TencentTransportError, _lazy("Tencent did not answer usably.")),
-    (errors.TencentApiError, _lazy("Tencent refused.")),
+    (
+        errors.RateLimitedError,
+        gettext_lazy("Tencent says it is called too often: try again in a minute."),
+    ),
+    (errors.InvalidRequestError, gettext_lazy("Tencent refused the request as invalid.")),
+    (errors.TencentInternalError, gettext_lazy("Tencent had an internal error: try again later.")),
+    (errors.TencentTransportError, gettext_lazy("Tencent did not answer usably.")),
+    (errors.TencentApiError, gettext_lazy("Tencent refused.")),
 ]
 
 

@@ -17,7 +17,17 @@ from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
 from ..conf import get_settings
-from ..elements import KNOWN_TYPES
+from ..elements import (
+    CUSTOM,
+    FACE,
+    FILE,
+    IMAGE,
+    KNOWN_TYPES,
+    LOCATION,
+    SOUND,
+    TEXT,
+    VIDEO,
+)
 from ..models import OfficialAccount, OfficialAccountMessageQuerySet
 from ..ops.metrics import KNOWN_COMMANDS
 from ..scope import scoped, visible_app_ids
@@ -59,7 +69,8 @@ class InputFilter(admin.SimpleListFilter):
     template = "admin/officialaccount_webhook/input_filter.html"
     # Also the name of the field the value is matched against.
     parameter_name: str
-    # What to type, shown under the box with the exactness note.
+    # What to type, shown under the box with the exactness note: a sentence, its full stop
+    # included (the language's own).
     example: Any = ""
     # Values known without a query, offered as they are (``suggestions`` may look up others).
     known_values: Iterable[str] = ()
@@ -107,7 +118,7 @@ class OfficialAccountFilter(InputFilter):
 
     title = _("official account")
     parameter_name = "official_account"
-    example = _("For example @TOA#_shop")
+    example = _("For example @TOA#_shop.")
 
     def suggestions(self, request: HttpRequest) -> tuple[list[tuple[str, str]], bool]:
         return known_accounts(request)
@@ -116,7 +127,7 @@ class OfficialAccountFilter(InputFilter):
 class CommandFilter(InputFilter):
     title = _("command")
     parameter_name = "command"
-    example = _("For example C2C.CallbackAfterSendMsg")
+    example = _("For example C2C.CallbackAfterSendMsg.")
     known_values = KNOWN_COMMANDS  # the commands this app handles
 
 
@@ -141,15 +152,25 @@ def known_accounts(request: HttpRequest) -> tuple[list[tuple[str, str]], bool]:
     return list(offered.items()), len(rows) > MAX_SUGGESTIONS
 
 
+# Each MsgType by the word the message's page shows it with; the query keeps Tencent's name.
+_TYPE_LABELS = {
+    TEXT: _("Text"),
+    IMAGE: _("Image"),
+    SOUND: _("Sound"),
+    FILE: _("File"),
+    VIDEO: _("Video"),
+    LOCATION: _("Location"),
+    FACE: _("Face"),
+    CUSTOM: _("Custom"),
+}
+
+
 class ElementTypeFilter(admin.SimpleListFilter):
     title = _("element type")
     parameter_name = "element_type"
 
-    def lookups(self, request: HttpRequest, model_admin: Any) -> Iterable[tuple[str, str]]:
-        return [
-            (msg_type, msg_type.removeprefix("TIM").removesuffix("Elem"))
-            for msg_type in KNOWN_TYPES
-        ]
+    def lookups(self, request: HttpRequest, model_admin: Any) -> Iterable[tuple[str, Any]]:
+        return [(msg_type, _TYPE_LABELS.get(msg_type, msg_type)) for msg_type in KNOWN_TYPES]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
         value = self.value()

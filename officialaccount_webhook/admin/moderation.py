@@ -10,7 +10,9 @@ from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.urls import reverse
-from django.utils.html import format_html
+from django.utils.html import conditional_escape, format_html
+from django.utils.safestring import mark_safe
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from ..models import CallbackDelivery, DenyListEntry, KeywordRule, ModerationDecision
@@ -79,14 +81,17 @@ def decision_block(delivery: CallbackDelivery) -> str:
         return "-"
     url = reverse("admin:officialaccount_webhook_moderationdecision_change", args=[decision.pk])
     failure = f"; {decision.failure}" if decision.failure else ""
+    # The values escaped, then put in the translated sentence, whose order is the language's.
+    said = gettext("%(decision)s by %(hook)s in %(duration)s ms") % {
+        "decision": format_html('<a href="{}">{}</a>', url, decision.get_decision_display()),
+        "hook": conditional_escape(decision.hook or "-"),
+        "duration": decision.duration_ms,
+    }
     return format_html(
-        '<a href="{}">{}</a> by {} in {} ms{}{}{}',
-        url,
-        decision.get_decision_display(),
-        decision.hook or "-",
-        decision.duration_ms,
-        _(", fallback applied") if decision.fallback_applied else "",
-        _(", dry run: allowed") if decision.dry_run else "",
+        "{}{}{}{}",
+        mark_safe(said),  # noqa: S308  (the values in it are escaped above)
+        gettext(", fallback applied") if decision.fallback_applied else "",
+        gettext(", dry run: allowed") if decision.dry_run else "",
         failure,
     )
 

@@ -156,7 +156,10 @@ def _results(
             % {"unknown": counts["unknown"]},
             messages.WARNING,
         )
-    return _page(model_admin, request, "recall_result.html", title=title, outcomes=outcomes)
+    # Each outcome with its status in words (the status itself names the row's class).
+    labels = dict(MessageRecall.Result.choices)
+    rows = [(outcome, labels.get(outcome.status, outcome.status)) for outcome in outcomes]
+    return _page(model_admin, request, "recall_result.html", title=title, rows=rows)
 
 
 def _page(

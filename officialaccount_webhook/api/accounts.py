@@ -15,6 +15,7 @@ from typing import Any
 
 from django.db.models import QuerySet
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import viewsets
@@ -40,6 +41,7 @@ from .params import (
     check_params,
     text_search_parameter,
 )
+from .titles import Titled
 
 VIEW_ACCOUNT = "officialaccount_webhook.view_officialaccount"
 VIEW_SUBSCRIBER = "officialaccount_webhook.view_officialaccountsubscriber"
@@ -136,7 +138,7 @@ class BySubscriberAccount(_ByAccountID):
     ordering = ("subscriber_account", "id")
 
 
-class _ReadView(WithinQueryBudget, viewsets.ReadOnlyModelViewSet[Any]):
+class _ReadView(Titled, WithinQueryBudget, viewsets.ReadOnlyModelViewSet[Any]):
     """Permissions, then the parameters; each query within QUERY_TIMEOUT (budget.py)."""
 
     permission_classes = (HasViewPermissions,)
@@ -176,6 +178,10 @@ _SUBSCRIBER_FILTERS = [
 class AccountViewSet(_ReadView):
     """The official accounts the mirror knows, by account ID."""
 
+    title = gettext_lazy("Official accounts")
+    item_title = gettext_lazy("Official account")
+    summary = gettext_lazy("The official accounts the mirror knows, by account ID.")
+
     serializer_class = AccountSerializer
     pagination_class = ByOfficialAccount
     view_permissions = (VIEW_ACCOUNT,)
@@ -191,6 +197,9 @@ class AccountViewSet(_ReadView):
 class AccountSubscriberViewSet(_ReadView):
     """One account's subscribers, current and former, by subscriber account. Routed for its
     list only (``accounts/<account_pk>/subscribers/``)."""
+
+    title = gettext_lazy("Subscribers")
+    summary = gettext_lazy("One account's subscribers, current and former, by subscriber account.")
 
     serializer_class = SubscriberSerializer
     pagination_class = BySubscriberAccount

@@ -21,6 +21,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.decorators import method_decorator
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
@@ -39,6 +40,7 @@ from ..webhook.wire import MAX_ACCOUNT_LENGTH
 from .parsers import BoundedJSONParser
 from .permissions import check_app_scope
 from .serializers import MAX_SDK_APP_ID
+from .titles import Titled
 
 logger = logging.getLogger(__name__)
 
@@ -125,8 +127,13 @@ _KEY_PARAMETER = OpenApiParameter(
 # No transaction around the request: the call to Tencent must not hold one open, and the key's
 # row must commit before the send starts, so that a concurrent retry sees it.
 @method_decorator(transaction.non_atomic_requests, name="dispatch")
-class SendView(APIView):
+class SendView(Titled, APIView):
     """Send a broadcast now (201, with MsgKey and MsgTime), or schedule it (202)."""
+
+    title = gettext_lazy("Send a broadcast")
+    summary = gettext_lazy(
+        "Send a broadcast now (201, with MsgKey and MsgTime), or schedule it (202)."
+    )
 
     permission_classes = (CanSendMessages,)
     parser_classes = (BoundedJSONParser,)

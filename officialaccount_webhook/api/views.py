@@ -12,6 +12,7 @@ from typing import Any
 
 from django.db import transaction
 from django.utils.decorators import method_decorator
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import serializers, status, viewsets
@@ -34,6 +35,7 @@ from .serializers import (
     RecallRequestSerializer,
     RecallResponseSerializer,
 )
+from .titles import Titled
 
 _FILTERS = [
     *APP_PARAMETERS,
@@ -46,8 +48,14 @@ _FILTERS = [
 
 @extend_schema(parameters=_FILTERS)
 # Each query within QUERY_TIMEOUT: one that runs longer is a 503 (budget.py).
-class MessageViewSet(WithinQueryBudget, viewsets.ReadOnlyModelViewSet[OfficialAccountMessage]):
+class MessageViewSet(
+    Titled, WithinQueryBudget, viewsets.ReadOnlyModelViewSet[OfficialAccountMessage]
+):
     """Stored official-account messages, newest first."""
+
+    title = _("Messages")
+    item_title = _("Message")
+    summary = _("Stored official-account messages, newest first.")
 
     serializer_class = MessageSerializer
     permission_classes = (CanViewMessages,)
@@ -75,7 +83,7 @@ _RECALL_ANSWERS = {
 # a failure in a later batch would roll back what earlier batches did recall, and the database
 # transaction would stay open across every call to Tencent.
 @method_decorator(transaction.non_atomic_requests, name="dispatch")
-class _RecallEndpoint(APIView):
+class _RecallEndpoint(Titled, APIView):
     """What both recall endpoints do around their one call: the body checked, the caller's
     scope, and each key's result, or the ``RecallError`` as a 400. Within RECALL_TIME_BUDGET,
     whatever Tencent does: a key whose outcome is unknown answers "unknown"."""
@@ -103,6 +111,9 @@ class _RecallEndpoint(APIView):
 class RecallView(_RecallEndpoint):
     """Recall MsgKeys of one official account; answers with each key's result."""
 
+    title = _("Recall")
+    summary = _("Recall MsgKeys of one official account; answers with each key's result.")
+
     request_serializer = RecallRequestSerializer
 
     def carry_out(self, data: Mapping[str, Any], requested_by: str) -> list[RecallOutcome]:
@@ -120,6 +131,12 @@ class RecallView(_RecallEndpoint):
 class RecallCheckView(_RecallEndpoint):
     """Check the recalls whose outcome is unknown against Tencent's history; answers with each
     checked key's result (keys with no unknown recall are left out)."""
+
+    title = _("Recall check")
+    summary = _(
+        "Check the recalls whose outcome is unknown against Tencent's history; answers with "
+        "each checked key's result (keys with no unknown recall are left out)."
+    )
 
     request_serializer = RecallCheckRequestSerializer
 

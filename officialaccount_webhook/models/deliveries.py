@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.db import models
 from django.utils import timezone
 from django.utils.dateformat import format as date_format
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from ..webhook.wire import MAX_COMMAND_LENGTH
@@ -106,4 +107,8 @@ class CallbackDelivery(models.Model):
         # The admin's format (admin/times.FORMAT, which a test holds equal): the title and the
         # fields of a delivery's page agree. Not imported: the admin package registers admins.
         at = date_format(timezone.localtime(self.received_at), "Y-m-d H:i:s T")
-        return f"{self.command or '?'} {self.outcome} at {at}"
+        return gettext("%(command)s %(outcome)s at %(at)s") % {
+            "command": self.command or "?",
+            "outcome": self.get_outcome_display(),
+            "at": at,
+        }

@@ -9,6 +9,7 @@ import re
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from ..moderation.patterns import has_nested_quantifier
@@ -66,7 +67,11 @@ class ModerationDecision(models.Model):
         )
 
     def __str__(self) -> str:
-        return f"{self.command} {self.decision} by {self.hook or '-'}"
+        return gettext("%(command)s %(decision)s by %(hook)s") % {
+            "command": self.command,
+            "decision": self.get_decision_display(),
+            "hook": self.hook or "-",
+        }
 
 
 class KeywordRule(models.Model):

@@ -70,4 +70,4 @@ class MessageRecall(MessageKeyed):
         )
 
     def __str__(self) -> str:
-        return f"{self.official_account} {self.msg_key}: {self.result}"
+        return f"{self.official_account} {self.msg_key}: {self.get_result_display()}"

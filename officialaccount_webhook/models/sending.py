@@ -75,7 +75,8 @@ class ScheduledSend(models.Model):
         )
 
     def __str__(self) -> str:
-        return f"{self.official_account} {self.send_at:%Y-%m-%d %H:%M} ({self.status})"
+        status = self.get_status_display()
+        return f"{self.official_account} {self.send_at:%Y-%m-%d %H:%M} ({status})"
 
 
 class SendIdempotencyKey(models.Model):

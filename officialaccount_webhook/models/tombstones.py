@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from .base import MessageKeyed
@@ -28,4 +29,7 @@ class PrunedMessage(MessageKeyed):
         indexes = (models.Index(fields=("pruned_at",), name="officialaccount_tombstone_at"),)
 
     def __str__(self) -> str:
-        return f"{self.official_account} {self.msg_key} (pruned)"
+        return gettext("%(account)s %(msg_key)s (pruned)") % {
+            "account": self.official_account,
+            "msg_key": self.msg_key,
+        }

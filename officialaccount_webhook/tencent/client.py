@@ -26,6 +26,7 @@ from typing import Any
 from urllib.parse import quote_plus, urlsplit
 
 from django.core.exceptions import ImproperlyConfigured
+from django.utils.translation import gettext
 from django.views.decorators.debug import sensitive_variables
 
 from ..conf import RestSettings, TencentApp, get_settings
@@ -122,8 +123,10 @@ class TencentChatClient(AccountsApi, SendingApi, SubscribersApi):
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         if not app.secret_key:
+            # Shown on the admin's account actions: in the reader's language.
             raise ImproperlyConfigured(
-                f"App {app.sdk_app_id}: SECRET_KEY is needed to call Tencent."
+                gettext("App %(app)s: SECRET_KEY is needed to call Tencent.")
+                % {"app": app.sdk_app_id}
             )
         self.app = app
         self.rest = rest
