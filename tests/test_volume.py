@@ -390,3 +390,34 @@ def test_a_first_build_settles_before_the_chart_reads_a_large_window(
     assert days == 319 and counted == volume.raw_counts(every, "month", *year, "msg_time")
     call_command("officialaccount_rollup", "--rebuild", stdout=StringIO())
     assert state().scan_from_id == settled  # read SETTLE ago: settled, kept by the rebuild
+
+
+@pytest.mark.parametrize("race", [False, True], ids=["after", "between"])
+def test_a_deletion_between_a_refreshs_transactions_leaves_a_late_commit_counted(
+    berlin: None, race: bool
+) -> None:
+    """A refresh counts its window in one transaction and saves the count in a later one; a
+    deletion in between lowers the window. Had the refresh saved its older count, a message
+    committed later would bring the window back to that count and never be looked at."""
+    for n in range(5):
+        store(f"m{n}", local(2024, 6, 1, 12))
+    reserved = store("y", local(2024, 6, 3, 12))
+    in_flight = reserved.pk
+    reserved.delete()  # an id taken by a transaction still in flight
+    store("after", local(2024, 6, 4, 12))
+    refresh(clock=at(NOW))  # the first build
+    store("late", local(2024, 6, 2, 12))  # a day for the next refresh to count again
+    deleted: list[int] = []
+
+    def progress(_line: str) -> None:  # called between the refresh's transactions
+        if race and not deleted:
+            deleted.append(OfficialAccountMessage.objects.filter(msg_key="m0").delete()[0])
+
+    refresh(clock=at(NOW + timedelta(minutes=1)), progress=progress)
+    if not race:
+        OfficialAccountMessage.objects.filter(msg_key="m0").delete()
+    store("y", local(2024, 6, 3, 12), id=in_flight)  # the transaction in flight commits
+    for minutes in (2, 15, 30, 45):
+        refresh(clock=at(NOW + timedelta(minutes=minutes)))
+    days = dict(MessageVolume.objects.values_list("day", "count"))
+    assert (days[date(2024, 6, 1)], days.get(date(2024, 6, 3))) == (4, 1)

@@ -85,6 +85,10 @@ class MessageVolumeState(models.Model):
         return {date.fromisoformat(day) for day in self.dirty_days}
 
 
+# The most messages a deletion counts to tell whether the rollup surely holds those it deletes.
+MAX_WINDOW_COUNT = 50_000
+
+
 def locked_state(using: str, *, nowait: bool = False) -> MessageVolumeState | None:
     """The rollup's state row, locked for the rest of the transaction (None: no rollup)."""
     states = MessageVolumeState.objects.using(using).select_for_update(nowait=nowait)
@@ -108,8 +112,12 @@ def forget(using: str, deleted: Iterable[Deleted]) -> None:
     zone = ZoneInfo(state.time_zone)
     low, high = state.scan_from_id, state.recounted_id
     in_window = 0 if high is None else sum(1 for row in rows if low < row[0] <= high)
-    window_sure = high is not None and _ids_between(using, low, high) + in_window == (
-        state.window_rows
+    # A window too large to count on every deletion (the first minutes after a first build)
+    # is taken as unsure instead.
+    window_sure = (
+        high is not None
+        and state.window_rows <= MAX_WINDOW_COUNT
+        and _ids_between(using, low, high) + in_window == state.window_rows
     )
     surely_counted = high if window_sure and high is not None else low
     counted: Counter[tuple[int, str, date]] = Counter()
@@ -129,8 +137,12 @@ def forget(using: str, deleted: Iterable[Deleted]) -> None:
         state.dirty_days = sorted(day.isoformat() for day in state.dirty() | unsure)
         state.save(using=using, update_fields=("recounted_id", "generation", "dirty_days"))
     elif in_window:
-        state.window_rows -= in_window  # gone from the window: the next look stays above it
-        state.save(using=using, update_fields=("window_rows",))
+        # Gone from the window: the next look stays above it. A refresh between its
+        # transactions counted the window before this: the new generation keeps it from
+        # saving that count over this one.
+        state.window_rows -= in_window
+        state.generation += 1
+        state.save(using=using, update_fields=("window_rows", "generation"))
     volumes = MessageVolume.objects.using(using)
     for (app, account, day), messages in counted.items():
         key = {"sdk_app_id": app, "official_account": account, "day": day}
