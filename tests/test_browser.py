@@ -94,13 +94,17 @@ def test_operator_finds_and_reads_a_broadcast(live_server: Any) -> None:
         browse(base, page)
 
 
-def browse(base: str, page: Any) -> None:
-    # 1. log in
+def log_in(base: str, page: Any) -> None:
+    """Log the operator in to the admin."""
     page.goto(f"{base}/admin/")
     page.fill("#id_username", "operator")
     page.fill("#id_password", "a-long-passphrase")
     page.click("input[type=submit]")
     page.wait_for_selector("#site-name")
+
+
+def browse(base: str, page: Any) -> None:
+    log_in(base, page)
     page.goto(f"{base}/admin/officialaccount_webhook/officialaccountmessage/")
     assert page.locator("#result_list tbody tr").count() == 6
     assert page.locator("figure.officialaccount-volume svg rect").count() == 4

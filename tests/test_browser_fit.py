@@ -18,7 +18,13 @@ from django.contrib.auth.models import User
 from django.test import override_settings
 
 from tests.conftest import callback_query, sample
-from tests.test_browser import SCREENSHOTS, browser_page, deliver, pytestmark  # noqa: F401
+from tests.test_browser import (  # noqa: F401
+    SCREENSHOTS,
+    browser_page,
+    deliver,
+    log_in,
+    pytestmark,
+)
 
 SHOTS = SCREENSHOTS / "fit"
 WIDE = {"width": 1280, "height": 800}
@@ -102,14 +108,6 @@ def test_the_lists_fit_a_laptop_and_work_on_a_phone(live_server: Any) -> None:
         for name in ("messages", "deliveries", "summary")
         for size in ("1280", "390")
     } | {"messages-1280-zh.png", "deliveries-1280-zh.png"}
-
-
-def log_in(base: str, page: Any) -> None:
-    page.goto(f"{base}/admin/")
-    page.fill("#id_username", "operator")
-    page.fill("#id_password", "a-long-passphrase")
-    page.click("input[type=submit]")
-    page.wait_for_selector("#site-name")
 
 
 def assert_no_page_scroll(page: Any) -> None:
