@@ -14,6 +14,7 @@ class OfficialAccountWebhookConfig(AppConfig):
 
     def ready(self) -> None:
         from . import checks  # noqa: F401  (registers the system checks)
+        from .api import checks as api_checks  # noqa: F401  (and the REST API's)
         from .checks_webhook import log_unsigned_apps
         from .conf import get_settings
         from .log import install_fields

@@ -200,44 +200,6 @@ def check_rest_framework_installed(app_configs: Any = None, **kwargs: Any) -> li
     ]
 
 
-@register(Tags.security)
-def check_api_basic_authentication(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
-    """The REST API takes the project's DRF authentication; DRF's default includes Basic."""
-    if not django_apps.is_installed("rest_framework"):
-        return []
-    from rest_framework.authentication import BasicAuthentication
-    from rest_framework.settings import api_settings
-
-    from .api.authentication import ThrottledBasicAuthentication
-
-    # api_settings imports the dotted paths: classes, whatever the stubs say.
-    classes: list[type] = list(api_settings.DEFAULT_AUTHENTICATION_CLASSES)  # type: ignore[arg-type]
-    plain = [
-        cls
-        for cls in classes
-        if issubclass(cls, BasicAuthentication)
-        and not issubclass(cls, ThrottledBasicAuthentication)
-    ]
-    if not plain:
-        return []
-    return [
-        Warning(
-            _(
-                "The REST API accepts HTTP Basic authentication without a limit on failed "
-                "attempts: each wrong password costs a worker a password hash, so a few clients "
-                "guessing passwords can leave no worker for Tencent's callbacks."
-            ),
-            hint=_(
-                "Use session and token authentication in REST_FRAMEWORK's "
-                "DEFAULT_AUTHENTICATION_CLASSES, or replace BasicAuthentication with "
-                "officialaccount_webhook.api.authentication.ThrottledBasicAuthentication "
-                "(docs/recall.md)."
-            ),
-            id="officialaccount_webhook.W014",
-        )
-    ]
-
-
 @register(Tags.compatibility)
 def check_sqlite_transaction_mode(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
     from .models import OfficialAccountMessage

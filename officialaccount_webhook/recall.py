@@ -4,6 +4,7 @@ services on stored messages."""
 
 from .messages.recall import (
     MAX_KEYS_PER_CALL,
+    REQUESTED_BY_LENGTH,
     MessageRef,
     RecallError,
     RecallOutcome,
@@ -14,6 +15,7 @@ from .messages.recall import (
 
 __all__ = [
     "MAX_KEYS_PER_CALL",
+    "REQUESTED_BY_LENGTH",
     "MessageRef",
     "RecallError",
     "RecallOutcome",

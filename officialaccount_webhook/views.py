@@ -2,6 +2,6 @@
 CallbackView``. It lives in ``officialaccount_webhook.webhook.views``, with the rest of the
 webhook."""
 
-from .webhook.views import CallbackView
+from .webhook.views import AlwaysJSON, CallbackView
 
-__all__ = ["CallbackView"]
+__all__ = ["AlwaysJSON", "CallbackView"]

@@ -330,7 +330,7 @@ def test_on_commit_mode_does_not_look_at_tasks() -> None:
 
 
 def test_plain_basic_authentication_on_the_api_warns() -> None:
-    from officialaccount_webhook.checks import check_api_basic_authentication
+    from officialaccount_webhook.api.checks import check_api_basic_authentication
 
     plain = {
         "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.BasicAuthentication"]

@@ -1,11 +1,13 @@
 """Slow clients against real gunicorn processes: clients that send a callback's headers, or its
 body, a byte a second hold connections while Tencent's signed callbacks arrive. Under the
 recommended set-up (gunicorn's asgi worker on project/asgi.py, docs/operations.md) every
-callback is answered 200 within Tencent's 2 seconds, and stored; under gunicorn's default sync
-workers, which serve one connection at a time each, they are not. And under the recommended
-set-up a burst of callbacks leaves no database connection open behind it.
+callback is answered 200, and stored, while every slow client still holds its connection;
+under gunicorn's default sync workers, which serve one connection at a time each, they are not
+answered while the slow clients hold the workers. And under the recommended set-up a burst of
+callbacks leaves no database connection open behind it.
 
-Tencent's 2 seconds are the one wall-clock bound these tests assert: it is the protocol's."""
+No test here bounds how fast an answer comes: the slow clients trickle for minutes, so "while
+they hold on" is a matter of order, not of the machine's speed."""
 
 from __future__ import annotations
 
@@ -14,9 +16,7 @@ import json
 import select
 import socket
 import threading
-import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -28,8 +28,12 @@ from tests.gunicorn_process import ASGI, CALLBACK_PATH, PRELOAD, SYNC, gunicorn,
 
 pytestmark = with_other_processes("gunicorn serving the example project")
 
-# How long Tencent waits for an answer (docs: "Timeout: 2 seconds", not adjustable).
+# How long Tencent waits for an answer (docs: "Timeout: 2 seconds", not adjustable): the wait
+# for an answer the sync workers cannot give while the slow clients hold them.
 TENCENT_DEADLINE = 2.0
+# The wait for an answer that comes: a guard against a hang, not a bound on speed. The slow
+# clients trickle hundreds of bytes a byte a second, so they hold on far longer than this.
+HANG_GUARD = 60.0
 WORKERS = 2
 SLOW_CLIENTS = 8
 CALLBACKS = 8
@@ -81,35 +85,24 @@ class SlowClient(threading.Thread):
         self.sock.close()
 
 
-@dataclass(frozen=True)
-class Answer:
-    status: int | None  # None: no answer within the deadline
-    seconds: float
-
-    @property
-    def in_time(self) -> bool:
-        return self.status == 200 and self.seconds < TENCENT_DEADLINE
-
-
-def callback(port: int, msg_key: str) -> Answer:
-    """A signed callback, waiting for its answer no longer than Tencent does."""
+def callback(port: int, msg_key: str, wait: float = HANG_GUARD) -> int | None:
+    """A signed callback; the answer's status, or None when none came within ``wait``."""
     head, body = callback_request(msg_key)
-    started = time.monotonic()
     try:
-        with socket.create_connection(("127.0.0.1", port), timeout=TENCENT_DEADLINE) as sock:
+        with socket.create_connection(("127.0.0.1", port), timeout=wait) as sock:
             sock.sendall(head + body)
             response = http.client.HTTPResponse(sock)
             response.begin()
             response.read()
-            return Answer(response.status, time.monotonic() - started)
+            return response.status
     except (TimeoutError, ConnectionError):
-        return Answer(None, time.monotonic() - started)
+        return None
 
 
-def callbacks_among_slow_clients(port: int) -> tuple[list[Answer], int]:
+def callbacks_among_slow_clients(port: int, wait: float) -> tuple[list[int | None], int]:
     """CALLBACKS signed callbacks, all at once, while SLOW_CLIENTS clients trickle (half of
-    them a request head, half a body after its head); the answers, and how many slow clients
-    still held their connection after the last answer."""
+    them a request head, half a body after its head); the answers' statuses, and how many slow
+    clients still held their connection after the last answer."""
     clients = []
     for number in range(SLOW_CLIENTS):
         head, body = callback_request(f"{number}_1_1700000000")
@@ -122,7 +115,7 @@ def callbacks_among_slow_clients(port: int) -> tuple[list[Answer], int]:
             assert client.sending.wait(30)
         with ThreadPoolExecutor(CALLBACKS) as pool:
             answers = list(
-                pool.map(lambda number: callback(port, f"{number}_1_1717000000"), range(CALLBACKS))
+                pool.map(lambda n: callback(port, f"{n}_1_1717000000", wait), range(CALLBACKS))
             )
         held = sum(client.holding() for client in clients)
     finally:
@@ -131,12 +124,14 @@ def callbacks_among_slow_clients(port: int) -> tuple[list[Answer], int]:
     return answers, held
 
 
-def test_the_recommended_setup_answers_in_time_while_slow_clients_hold_on(tmp_path: Path) -> None:
+def test_the_recommended_setup_answers_while_slow_clients_hold_on(tmp_path: Path) -> None:
     arguments = (*ASGI, *PRELOAD, "--workers", str(WORKERS))
     with gunicorn(arguments, project_environment(tmp_path)) as port:
-        answers, held = callbacks_among_slow_clients(port)
+        answers, held = callbacks_among_slow_clients(port, HANG_GUARD)
+    # Every slow client still held its connection after the last answer: the callbacks were
+    # answered meanwhile, not after the slow clients let go.
     assert held == SLOW_CLIENTS
-    assert [answer.in_time for answer in answers] == [True] * CALLBACKS, answers
+    assert answers == [200] * CALLBACKS
     assert set(OfficialAccountMessage.objects.values_list("msg_key", flat=True)) == {
         f"{number}_1_1717000000" for number in range(CALLBACKS)
     }
@@ -147,12 +142,11 @@ def test_sync_workers_leave_callbacks_unanswered_meanwhile(tmp_path: Path) -> No
     # worker reads one connection at a time, so two slow clients hold both workers.
     arguments = (*SYNC, *PRELOAD, "--workers", str(WORKERS))
     with gunicorn(arguments, project_environment(tmp_path)) as port:
-        answers, held = callbacks_among_slow_clients(port)
+        answers, held = callbacks_among_slow_clients(port, TENCENT_DEADLINE)
     assert held == SLOW_CLIENTS
     # Unanswered, not answered wrongly: a server refusing callbacks at once would not count.
-    unanswered = [answer for answer in answers if answer.status is None]
-    assert unanswered, answers
-    assert all(answer.status in (None, 200) for answer in answers), answers
+    assert None in answers
+    assert set(answers) <= {None, 200}, answers
 
 
 def other_connections() -> int:
@@ -177,5 +171,5 @@ def test_the_recommended_setup_keeps_no_connection_after_a_burst(tmp_path: Path)
         # One more, alone: by its answer, the burst's requests are over.
         answers.append(callback(port, "80_1_1718000000"))
         left_open = other_connections()
-    assert [answer.status for answer in answers] == [200] * 81
+    assert answers == [200] * 81
     assert left_open <= 1  # at most the last request's, closing as it answers

@@ -28,11 +28,11 @@ from django.utils.translation import gettext as _
 from .._itertools import batched
 from ..conf import get_settings
 from ..models import MessageRecall, OfficialAccountMessage
+from ..models.base import REQUESTED_BY_LENGTH
 from ..tencent import RecallReply, TencentChatClient, TencentChatError, client_for
 from ..tencent.budget import TimeBudget
 from ..webhook.wire import MAX_RECALL_REASON_BYTES
 from .recall_records import (
-    REQUESTED_BY_LENGTH,
     MessageRef,
     RecallOutcome,
     Status,

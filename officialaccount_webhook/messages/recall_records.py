@@ -14,10 +14,9 @@ from django.db import router, transaction
 from django.utils import timezone
 
 from ..models import MessageRecall, OfficialAccountMessage
+from ..models.base import REQUESTED_BY_LENGTH
 from ..notify import schedule
 from ..tencent import RecallReply
-
-REQUESTED_BY_LENGTH = OfficialAccountMessage._meta.get_field("recall_requested_by").max_length
 
 MessageRef = tuple[int, str, str]
 """(SDKAppID, official account, MsgKey): a message, stored or not."""

@@ -4,7 +4,12 @@
 from .access import AppGrant
 from .accounts import OfficialAccount, OfficialAccountQuerySet, OfficialAccountSubscriber
 from .deliveries import CallbackDelivery
-from .messages import OfficialAccountMessage, OfficialAccountMessageQuerySet, derived_columns
+from .messages import (
+    ELEMENT_TYPES_LENGTH,
+    OfficialAccountMessage,
+    OfficialAccountMessageQuerySet,
+    derived_columns,
+)
 from .moderation import DenyListEntry, KeywordRule, ModerationDecision
 from .recalls import MessageRecall
 from .sending import ScheduledSend, SendIdempotencyKey
@@ -12,6 +17,7 @@ from .tombstones import PrunedMessage
 from .volume import MessageVolume, MessageVolumeState
 
 __all__ = [
+    "ELEMENT_TYPES_LENGTH",
     "AppGrant",
     "CallbackDelivery",
     "DenyListEntry",

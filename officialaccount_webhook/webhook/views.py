@@ -87,7 +87,7 @@ class CallbackView(APIView):
     # A machine endpoint: JSON only, no browsable API.
     renderer_classes = (JSONRenderer,)
     content_negotiation_class = AlwaysJSON
-    # The body is parsed by protocol.parse_body whatever Content-Type says: Tencent sends none.
+    # The body is parsed by body.parse_body whatever Content-Type says: Tencent sends none.
     parser_classes = ()
     # OPTIONS and HEAD are methods other than POST like any other: 405, no schema.
     http_method_names = ("post",)

@@ -37,8 +37,6 @@ MAX_NESTING_DEPTH = 64
 # Every timestamp must fit in a Python datetime (year 9999 at most).
 MAX_SECONDS = 253_402_300_799
 
-REDACTED = "[redacted]"
-
 
 class CallbackError(Exception):
     """A request that cannot be accepted; carries the HTTP status and the ``ErrorInfo`` text."""

@@ -23,6 +23,7 @@ from django.utils.translation import gettext_noop
 
 from ...conf import get_settings
 from ...webhook.auth import compute_sign
+from ..arguments import sdk_app_id
 from ..translated_help import TranslatedCommand
 
 SAMPLES_DIR = Path(__file__).resolve().parent.parent.parent / "samples"
@@ -41,7 +42,7 @@ class Command(TranslatedCommand):
         )
         parser.add_argument(
             "--sdkappid",
-            type=int,
+            type=sdk_app_id,
             help=_("SdkAppid to send. Default: the one app in OFFICIALACCOUNT_WEBHOOK['APPS']."),
         )
         parser.add_argument(
