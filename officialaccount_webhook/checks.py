@@ -3,7 +3,8 @@ settings promise to keep; warnings for what a project may choose on purpose (sta
 configured, no spool).
 
 IDs are stable; docs/settings.md lists them. The webhook's authentication checks (W001, W002,
-E003, W004) are in ``checks_webhook``, the task mode's (W010 to W012) in ``checks_tasks``.
+E003, W004) are in ``checks_webhook``, the task mode's (W010 to W012) in ``checks_tasks``, the
+REST API's (W014) in ``api.checks``.
 Messages and hints speak the active language (the project's ``LANGUAGE_CODE`` under
 ``manage.py``); setting names, IDs and code stay as written.
 """

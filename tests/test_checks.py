@@ -347,3 +347,13 @@ def test_plain_basic_authentication_on_the_api_warns() -> None:
     # DRF's own default, for a project that never set it, includes Basic.
     with override_settings(REST_FRAMEWORK={}):
         assert [m.id for m in check_api_basic_authentication()] == ["officialaccount_webhook.W014"]
+
+
+def test_the_api_check_is_registered_with_the_security_checks() -> None:
+    # It lives in the API's room; the app config registers it (apps.py).
+    plain = {
+        "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.BasicAuthentication"]
+    }
+    with override_settings(REST_FRAMEWORK=plain):
+        found = [message.id for message in checks.run_checks(tags=[checks.Tags.security])]
+    assert "officialaccount_webhook.W014" in found

@@ -170,3 +170,71 @@ def test_addresses_are_stored_as_sent(post_callback: Any, client_ip: str, remote
     message = OfficialAccountMessage.objects.get()
     assert message.client_ip == (client_ip or None)
     assert message.deliveries.get().remote_addr == (remote_addr or None)
+
+
+def test_the_statement_stays_within_what_psycopg_keeps_converted() -> None:
+    """psycopg converts a statement's placeholders once and keeps the result only for a
+    statement of at most 50 parameters and 4096 bytes; past either it converts it again for
+    every callback (a tenth of the webhook's throughput, bench/RESULTS.md)."""
+    from psycopg import _queries  # the limits are psycopg's own; a change there fails here
+
+    new, duplicate = store_pg._statements(connection.alias)
+    message_fields, delivery_fields, account_fields = store_pg._fields()
+    key = 3  # sdk_app_id, official_account, msg_key for the recall question
+    for text, parameters in (
+        (new, len(message_fields) + len(account_fields) + len(delivery_fields) + key),
+        (duplicate, len(delivery_fields) + key),
+    ):
+        assert text.count("%s") == parameters
+        assert parameters <= _queries.MAX_CACHED_STATEMENT_PARAMS
+        assert len(text.encode()) <= _queries.MAX_CACHED_STATEMENT_LENGTH
+
+
+@postgresql_only
+def test_a_new_accounts_row_is_the_one_the_orm_would_make(post_callback: Any) -> None:
+    """The one statement makes an unknown account known with the message's key and time and
+    the model's defaults: the row ``OfficialAccount(...).save()`` would make."""
+    payload = sample("text") | {"Official_Account": "@TOA#_new_one", "MsgKey": "k_new_account"}
+    assert post_callback(payload).status_code == 200
+    message = OfficialAccountMessage.objects.get(msg_key="k_new_account")
+    made = OfficialAccount.objects.get(official_account="@TOA#_new_one")
+    expected = OfficialAccount(
+        sdk_app_id=message.sdk_app_id,
+        official_account=message.official_account,
+        first_seen_at=message.received_at,
+    )
+    columns = [field.attname for field in OfficialAccount._meta.concrete_fields]
+    assert {name: getattr(made, name) for name in columns if name != "id"} == {
+        name: getattr(expected, name) for name in columns if name != "id"
+    }
+
+
+@postgresql_only
+def test_a_default_computed_per_call_is_computed_for_each_new_account(post_callback: Any) -> None:
+    """The account's defaults are worked out once per database, unless one is a callable: then
+    each new account gets it computed again, as the ORM would."""
+    field = OfficialAccount._meta.get_field("name")
+    names = iter(["first", "second"])
+    saved = field.default
+
+    def forget() -> None:
+        # Django keeps a field's default function once made (Field._get_default).
+        field.__dict__.pop("_get_default", None)
+        store_pg._account_defaults.cache_clear()
+
+    field.default = lambda: next(names)
+    forget()
+    try:
+        assert store_pg._account_defaults(connection.alias) is None
+        for number in (1, 2):
+            payload = sample("text") | {
+                "Official_Account": f"@TOA#_{number}",
+                "MsgKey": f"k{number}",
+            }
+            assert post_callback(payload).status_code == 200
+    finally:
+        field.default = saved
+        forget()
+    made = OfficialAccount.objects.filter(official_account__in=["@TOA#_1", "@TOA#_2"])
+    assert sorted(made.values_list("name", flat=True)) == ["first", "second"]
+    assert OfficialAccount._meta.get_field("name").get_default() == ""

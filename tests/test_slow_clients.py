@@ -33,7 +33,7 @@ pytestmark = with_other_processes("gunicorn serving the example project")
 TENCENT_DEADLINE = 2.0
 # The wait for an answer that comes: a guard against a hang, not a bound on speed. The slow
 # clients trickle hundreds of bytes a byte a second, so they hold on far longer than this.
-HANG_GUARD = 60.0
+HANG_GUARD = 30.0
 WORKERS = 2
 SLOW_CLIENTS = 8
 CALLBACKS = 8
@@ -129,7 +129,9 @@ def test_the_recommended_setup_answers_while_slow_clients_hold_on(tmp_path: Path
     with gunicorn(arguments, project_environment(tmp_path)) as port:
         answers, held = callbacks_among_slow_clients(port, HANG_GUARD)
     # Every slow client still held its connection after the last answer: the callbacks were
-    # answered meanwhile, not after the slow clients let go.
+    # answered meanwhile, not after the slow clients let go. This is what tells the recommended
+    # set-up from sync workers, whose stuck workers gunicorn kills after 30 s (dropping the
+    # slow clients) and which might then answer within HANG_GUARD.
     assert held == SLOW_CLIENTS
     assert answers == [200] * CALLBACKS
     assert set(OfficialAccountMessage.objects.values_list("msg_key", flat=True)) == {
@@ -164,12 +166,20 @@ def test_the_recommended_setup_keeps_no_connection_after_a_burst(tmp_path: Path)
     # kept for CONN_MAX_AGE, those pile up until PostgreSQL refuses connections (project/asgi.py).
     arguments = (*ASGI, *PRELOAD, "--workers", "1")
     with gunicorn(arguments, project_environment(tmp_path)) as port:
+        gave_up = threading.Event()
+
+        def one(number: int) -> int | None:
+            # After one hang the rest is not tried: a broken server fails within a HANG_GUARD or
+            # two (the callbacks in flight finish their wait).
+            status = None if gave_up.is_set() else callback(port, f"{number}_1_1718000000")
+            if status is None:
+                gave_up.set()
+            return status
+
         with ThreadPoolExecutor(8) as pool:
-            answers = list(
-                pool.map(lambda number: callback(port, f"{number}_1_1718000000"), range(80))
-            )
+            answers = list(pool.map(one, range(80)))
         # One more, alone: by its answer, the burst's requests are over.
-        answers.append(callback(port, "80_1_1718000000"))
+        answers.append(one(80))
         left_open = other_connections()
     assert answers == [200] * 81
     assert left_open <= 1  # at most the last request's, closing as it answers

@@ -1,8 +1,13 @@
-"""Argument types shared by the management commands."""
+"""Argument types shared by the management commands, read as the webhook and the REST API read
+the same values (``values``). A refusal says what is expected, in the active language; argparse
+puts the argument's name before it."""
 
 from __future__ import annotations
 
+from argparse import ArgumentTypeError
 from datetime import datetime
+
+from django.utils.translation import gettext as _
 
 from ..values import parse_moment, parse_sdk_app_id
 
@@ -11,7 +16,10 @@ def moment(value: str) -> datetime:
     """A date or an ISO date and time, in the project's time zone when it has no offset."""
     parsed = parse_moment(value, allow_date=True)
     if parsed is None:
-        raise ValueError(value)  # argparse names the argument and the value
+        raise ArgumentTypeError(
+            _("%(value)r is not a date or an ISO 8601 date and time between the years 2 and 9998.")
+            % {"value": value}
+        )
     return parsed
 
 
@@ -20,5 +28,8 @@ def sdk_app_id(value: str) -> int:
     that "+1", " 1" and a number past the database's column are refused here, not later)."""
     parsed = parse_sdk_app_id(value)
     if parsed is None:
-        raise ValueError(value)  # argparse names the argument and the value
+        raise ArgumentTypeError(
+            _("%(value)r is not an SDKAppID: digits 0 to 9 only, at most 18 of them.")
+            % {"value": value}
+        )
     return parsed

@@ -29,7 +29,7 @@ prepare it like any other statement Django runs.
 from __future__ import annotations
 
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db import connections
 from django.db.backends.base.base import BaseDatabaseWrapper
@@ -60,32 +60,85 @@ def _columns(model: type[Model], skip: frozenset[str] = frozenset()) -> list[Fie
     ]
 
 
+# A new account's columns that the new message gives, by the message's column.
+_ACCOUNT_FROM_MESSAGE = {
+    "sdk_app_id": "sdk_app_id",
+    "official_account": "official_account",
+    "first_seen_at": "received_at",
+}
+
+
 @cache
 def _fields() -> tuple[list[Field[Any, Any]], list[Field[Any, Any]], list[Field[Any, Any]]]:
-    """The columns written: every message column; the delivery's but its link and outcome;
-    every account column (a new account row has its defaults)."""
+    """The columns written as parameters: every message column; the delivery's but its link
+    and outcome; the account's defaults. A new account row takes its key and first_seen_at
+    from the message's row, and leaves out the columns that are NULL without a default (the
+    table's own default is NULL): psycopg converts a statement's placeholders once and keeps
+    the result only for up to 50 parameters, and this one runs for every callback."""
     return (
         _columns(OfficialAccountMessage),
         _columns(CallbackDelivery, frozenset({"message_id", "outcome"})),
-        _columns(OfficialAccount),
+        [
+            field
+            for field in _columns(OfficialAccount, frozenset(_ACCOUNT_FROM_MESSAGE))
+            # Without a Python default, a column with a database default is left to it, as
+            # the ORM leaves it.
+            if field.has_default() or not (field.null or field.has_db_default())
+        ],
     )
 
 
-def _db_value(field: Field[Any, Any], value: Any, connection: BaseDatabaseWrapper) -> Any:
+def _as_is(field: Field[Any, Any]) -> tuple[type, ...]:
+    """The types of value ``get_db_prep_save`` sends to ``field``'s column unchanged."""
+    if isinstance(field, CharField | TextField | GenericIPAddressField):
+        return (str,)
+    if isinstance(field, BooleanField):
+        return (bool,)
+    return ()
+
+
+def _db_value(
+    field: Field[Any, Any],
+    value: Any,
+    connection: BaseDatabaseWrapper,
+    as_is: tuple[type, ...] | None = None,
+) -> Any:
     """What the ORM would send for ``value``: ``get_db_prep_save``, skipped where it changes
     nothing (most columns of a new row), since it costs more per call than anything else here.
+    ``as_is`` is ``_as_is(field)``, worked out once by the caller that has many values.
 
     An IP address stays the canonical string ``protocol.parse_ip`` made of it: PostgreSQL reads
     it as the column's inet, where the ORM would parse it into an ``ipaddress`` object first.
     """
-    kind = type(value)
-    if (
-        value is None
-        or (kind is str and isinstance(field, CharField | TextField | GenericIPAddressField))
-        or (kind is bool and isinstance(field, BooleanField))
-    ):
+    if value is None or type(value) in (_as_is(field) if as_is is None else as_is):
         return value
     return field.get_db_prep_save(value, connection)
+
+
+if TYPE_CHECKING:  # Field takes no type argument at run time (without django-stubs-ext)
+    Plan = list[tuple[Field[Any, Any], str, tuple[type, ...]]]
+
+
+@cache
+def _plans() -> tuple[Plan, Plan]:
+    """Each message and delivery column with its attribute and ``_as_is``, worked out once."""
+    message_fields, delivery_fields, _account_fields = _fields()
+    return (
+        [(field, field.attname, _as_is(field)) for field in message_fields],
+        [(field, field.attname, _as_is(field)) for field in delivery_fields],
+    )
+
+
+@cache
+def _account_defaults(using: str) -> tuple[Any, ...] | None:
+    """A new account's columns but its key and first_seen_at: the model's defaults as the ORM
+    sends them, the same for every callback, so worked out once per database. None where a
+    default is computed each time (a callable), which ``store_message`` then calls."""
+    account_fields = _fields()[2]
+    if any(field.has_default() and callable(field.default) for field in account_fields):
+        return None
+    connection = connections[using]
+    return tuple(_db_value(field, field.get_default(), connection) for field in account_fields)
 
 
 def _cast(field: Field[Any, Any], connection: BaseDatabaseWrapper) -> str:
@@ -105,8 +158,15 @@ def _statements(using: str) -> tuple[str, str]:
     message_fields, delivery_fields, account_fields = _fields()
     messages = quote(OfficialAccountMessage._meta.db_table)
     accounts = quote(OfficialAccount._meta.db_table)
-    account_columns = ", ".join(quote(str(f.column)) for f in account_fields)
-    account_values = ", ".join(f"%s::{_cast(f, connection)}" for f in account_fields)
+    account_columns = ", ".join(
+        [*map(quote, _ACCOUNT_FROM_MESSAGE), *(quote(str(f.column)) for f in account_fields)]
+    )
+    account_values = ", ".join(
+        [
+            *(f"new.{quote(column)}" for column in _ACCOUNT_FROM_MESSAGE.values()),
+            *(f"%s::{_cast(f, connection)}" for f in account_fields),
+        ]
+    )
     deliveries = quote(CallbackDelivery._meta.db_table)
     recalls = quote(MessageRecall._meta.db_table)
     message_columns = ", ".join(quote(str(f.column)) for f in message_fields)
@@ -121,7 +181,7 @@ def _statements(using: str) -> tuple[str, str]:
             INSERT INTO {messages} ({message_columns})
             VALUES ({", ".join(["%s"] * len(message_fields))})
             ON CONFLICT ON CONSTRAINT {quote(UNIQUE_KEY)} DO NOTHING
-            RETURNING id
+            RETURNING id, {", ".join(map(quote, _ACCOUNT_FROM_MESSAGE.values()))}
         ), account AS (
             -- A new message's account joins the mirror if it is not there yet (accounts.
             -- mirror.ensure_account). PostgreSQL runs a data-modifying WITH whether or not the
@@ -157,15 +217,16 @@ def store_message(
     primary keys and ``delivery.outcome``; raises :class:`StoredRowVanished` in the race
     described above."""
     connection = connections[using]
-    message_fields, delivery_fields, account_fields = _fields()
+    message_plan, delivery_plan = _plans()
     new, duplicate = _statements(using)
-    account = OfficialAccount(
-        sdk_app_id=message.sdk_app_id,
-        official_account=message.official_account,
-        first_seen_at=message.received_at,
-    )
+    account_params = _account_defaults(using)
+    if account_params is None:
+        account_params = tuple(
+            _db_value(field, field.get_default(), connection) for field in _fields()[2]
+        )
     delivery_params = [
-        _db_value(field, getattr(delivery, field.attname), connection) for field in delivery_fields
+        _db_value(field, getattr(delivery, attname), connection, as_is)
+        for field, attname, as_is in delivery_plan
     ]
     key: list[Any] = [message.sdk_app_id, message.official_account, message.msg_key]
     with connection.cursor() as cursor:
@@ -173,13 +234,10 @@ def store_message(
             new,
             [
                 *(
-                    _db_value(field, getattr(message, field.attname), connection)
-                    for field in message_fields
+                    _db_value(field, getattr(message, attname), connection, as_is)
+                    for field, attname, as_is in message_plan
                 ),
-                *(
-                    _db_value(field, getattr(account, field.attname), connection)
-                    for field in account_fields
-                ),
+                *account_params,
                 *delivery_params,
                 *key,
             ],
