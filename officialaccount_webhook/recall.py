@@ -2,24 +2,5 @@
 recall_messages``. It lives in ``officialaccount_webhook.messages.recall``, with the other
 services on stored messages."""
 
-from .messages.recall import (
-    MAX_KEYS_PER_CALL,
-    REQUESTED_BY_LENGTH,
-    MessageRef,
-    RecallError,
-    RecallOutcome,
-    Status,
-    check_reason,
-    recall_messages,
-)
-
-__all__ = [
-    "MAX_KEYS_PER_CALL",
-    "REQUESTED_BY_LENGTH",
-    "MessageRef",
-    "RecallError",
-    "RecallOutcome",
-    "Status",
-    "check_reason",
-    "recall_messages",
-]
+from .messages.recall import *  # noqa: F403  (the same names, by design)
+from .messages.recall import __all__ as __all__

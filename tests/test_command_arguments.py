@@ -17,7 +17,7 @@ from officialaccount_webhook.management.arguments import moment
 COMMANDS = sorted(
     path.stem
     for path in Path(commands_package.__file__).parent.glob("officialaccount_*.py")
-    if "--sdkappid" in path.read_text()
+    if 'options["sdkappid"]' in path.read_text()
 )
 
 

@@ -4,7 +4,7 @@ puts the argument's name before it."""
 
 from __future__ import annotations
 
-from argparse import ArgumentTypeError
+from argparse import ArgumentParser, ArgumentTypeError
 from datetime import datetime
 
 from django.utils.translation import gettext as _
@@ -33,3 +33,10 @@ def sdk_app_id(value: str) -> int:
             % {"value": value}
         )
     return parsed
+
+
+def add_sdk_app_id(
+    parser: ArgumentParser, help_text: str | None = None, *, required: bool = False
+) -> None:
+    """``--sdkappid``, as every command that takes an app names it and reads it."""
+    parser.add_argument("--sdkappid", type=sdk_app_id, required=required, help=help_text)

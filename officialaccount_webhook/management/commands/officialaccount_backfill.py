@@ -11,7 +11,7 @@ from django.utils.translation import gettext_noop
 
 from ...messages.reconcile import ReconcileError, backfill
 from ...tencent import TencentChatError
-from ..arguments import moment, sdk_app_id
+from ..arguments import add_sdk_app_id, moment
 from ..translated_help import TranslatedCommand
 
 
@@ -23,7 +23,7 @@ class Command(TranslatedCommand):
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--sdkappid", type=sdk_app_id, required=True)
+        add_sdk_app_id(parser, required=True)
         parser.add_argument("--account", required=True, help=_("The official account, @TOA#_..."))
         parser.add_argument(
             "--since",

@@ -11,7 +11,7 @@ from django.utils.translation import gettext_noop
 from ...elements import KNOWN_TYPES
 from ...export.formats import FORMATS, export
 from ...models import OfficialAccountMessage
-from ..arguments import moment, sdk_app_id
+from ..arguments import add_sdk_app_id, moment
 from ..translated_help import TranslatedCommand
 
 
@@ -25,7 +25,7 @@ class Command(TranslatedCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--format", choices=sorted(FORMATS), default="csv")
         parser.add_argument("--output", "-o", help=_("A file to write; standard output if absent."))
-        parser.add_argument("--sdkappid", type=sdk_app_id, help=_("One app."))
+        add_sdk_app_id(parser, _("One app."))
         parser.add_argument("--account", help=_("One official account (exact ID)."))
         parser.add_argument("--since", type=moment, help=_("Message time from (inclusive)."))
         parser.add_argument("--until", type=moment, help=_("Message time before (exclusive)."))

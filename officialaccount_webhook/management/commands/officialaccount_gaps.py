@@ -9,7 +9,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
 from ...messages.reconcile import find_gaps
-from ..arguments import sdk_app_id
+from ..arguments import add_sdk_app_id
 from ..translated_help import TranslatedCommand
 
 
@@ -20,7 +20,7 @@ class Command(TranslatedCommand):
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--sdkappid", type=sdk_app_id, required=True)
+        add_sdk_app_id(parser, required=True)
         parser.add_argument("--account", required=True, help=_("The official account, @TOA#_..."))
 
     def handle(self, *args: Any, **options: Any) -> None:

@@ -13,7 +13,7 @@ from django.utils.translation import gettext_noop
 from ...messages.recall import RecallError, RecallOutcome, recall_messages
 from ...messages.recall_check import check_recalls, unknown_recalls
 from ...models import MessageRecall
-from ..arguments import sdk_app_id
+from ..arguments import add_sdk_app_id
 from ..translated_help import TranslatedCommand
 
 
@@ -27,7 +27,7 @@ class Command(TranslatedCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("msg_keys", nargs="*", metavar="MSGKEY")
-        parser.add_argument("--sdkappid", type=sdk_app_id, help=_("The app's SDKAppID."))
+        add_sdk_app_id(parser, _("The app's SDKAppID."))
         parser.add_argument("--account", help=_("The official account, @TOA#_..."))
         parser.add_argument("--reason", default="", help=_("Optional; at most 100 bytes."))
         parser.add_argument(

@@ -12,7 +12,7 @@ from django.utils.translation import gettext_noop
 
 from ...models import OfficialAccountMessage
 from ...notify.send import send_message_received
-from ..arguments import moment, sdk_app_id
+from ..arguments import add_sdk_app_id, moment
 from ..translated_help import TranslatedCommand
 
 
@@ -36,7 +36,7 @@ class Command(TranslatedCommand):
         parser.add_argument("--until", type=moment, help=_("Message time before (exclusive)."))
         parser.add_argument("--account", help=_("One official account."))
         parser.add_argument("--msg-key", dest="msg_key", help=_("One MsgKey."))
-        parser.add_argument("--sdkappid", type=sdk_app_id, help=_("One app."))
+        add_sdk_app_id(parser, _("One app."))
 
     def handle(self, *args: Any, **options: Any) -> None:
         messages = OfficialAccountMessage.objects.all()

@@ -10,7 +10,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
 from ...webhook.reprocess import refused, reprocess
-from ..arguments import moment, sdk_app_id
+from ..arguments import add_sdk_app_id, moment
 from ..translated_help import TranslatedCommand
 
 
@@ -25,7 +25,7 @@ class Command(TranslatedCommand):
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--sdkappid", type=sdk_app_id, help=_("One app."))
+        add_sdk_app_id(parser, _("One app."))
         parser.add_argument("--since", type=moment, help=_("Received from (inclusive)."))
         parser.add_argument(
             "--include-pruned",

@@ -12,7 +12,7 @@ from django.utils.translation import gettext_noop
 
 from ...compose.send import SendError, SendFailed, SentNotStored, send_message
 from ...models import OfficialAccountMessage
-from ..arguments import moment, sdk_app_id
+from ..arguments import add_sdk_app_id, moment
 from ..translated_help import TranslatedCommand
 
 
@@ -24,9 +24,7 @@ class Command(TranslatedCommand):
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument(
-            "--sdkappid", type=sdk_app_id, required=True, help=_("The app's SDKAppID.")
-        )
+        add_sdk_app_id(parser, _("The app's SDKAppID."), required=True)
         parser.add_argument("--account", required=True, help=_("The official account, @TOA#_..."))
         what = parser.add_mutually_exclusive_group(required=True)
         what.add_argument("--text", help=_("The message's text."))

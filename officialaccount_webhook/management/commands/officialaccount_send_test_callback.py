@@ -23,7 +23,7 @@ from django.utils.translation import gettext_noop
 
 from ...conf import get_settings
 from ...webhook.auth import compute_sign
-from ..arguments import sdk_app_id
+from ..arguments import add_sdk_app_id
 from ..translated_help import TranslatedCommand
 
 SAMPLES_DIR = Path(__file__).resolve().parent.parent.parent / "samples"
@@ -40,10 +40,9 @@ class Command(TranslatedCommand):
             "url",
             help=_("The webhook URL, e.g. http://127.0.0.1:8000/webhooks/tencent-chat/"),
         )
-        parser.add_argument(
-            "--sdkappid",
-            type=sdk_app_id,
-            help=_("SdkAppid to send. Default: the one app in OFFICIALACCOUNT_WEBHOOK['APPS']."),
+        add_sdk_app_id(
+            parser,
+            _("SdkAppid to send. Default: the one app in OFFICIALACCOUNT_WEBHOOK['APPS']."),
         )
         parser.add_argument(
             "--token",

@@ -12,7 +12,7 @@ from django.utils.translation import gettext_noop
 from ...accounts.sync import SyncInterrupted, SyncReport, sync_account
 from ...models import OfficialAccount
 from ...tencent import TencentChatClient, TencentChatError, client_for
-from ..arguments import sdk_app_id
+from ..arguments import add_sdk_app_id
 from ..translated_help import TranslatedCommand
 
 # The exit status of a process that Ctrl-C stopped (128 + SIGINT).
@@ -30,7 +30,7 @@ class Command(TranslatedCommand):
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--sdkappid", type=sdk_app_id, required=True)
+        add_sdk_app_id(parser, required=True)
         parser.add_argument("--account", help=_("Only this official account, @TOA#_..."))
         parser.add_argument(
             "--no-subscribers",
