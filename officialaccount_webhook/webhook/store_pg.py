@@ -129,16 +129,19 @@ def _plans() -> tuple[Plan, Plan]:
     )
 
 
+def _account_values(connection: BaseDatabaseWrapper) -> tuple[Any, ...]:
+    """A new account's columns but its key and first_seen_at: the model's defaults as the ORM
+    sends them."""
+    return tuple(_db_value(field, field.get_default(), connection) for field in _fields()[2])
+
+
 @cache
 def _account_defaults(using: str) -> tuple[Any, ...] | None:
-    """A new account's columns but its key and first_seen_at: the model's defaults as the ORM
-    sends them, the same for every callback, so worked out once per database. None where a
-    default is computed each time (a callable), which ``store_message`` then calls."""
-    account_fields = _fields()[2]
-    if any(field.has_default() and callable(field.default) for field in account_fields):
+    """``_account_values``, the same for every callback, so worked out once per database. None
+    where a default is computed each time (a callable): ``store_message`` then asks each time."""
+    if any(field.has_default() and callable(field.default) for field in _fields()[2]):
         return None
-    connection = connections[using]
-    return tuple(_db_value(field, field.get_default(), connection) for field in account_fields)
+    return _account_values(connections[using])
 
 
 def _cast(field: Field[Any, Any], connection: BaseDatabaseWrapper) -> str:
@@ -221,9 +224,7 @@ def store_message(
     new, duplicate = _statements(using)
     account_params = _account_defaults(using)
     if account_params is None:
-        account_params = tuple(
-            _db_value(field, field.get_default(), connection) for field in _fields()[2]
-        )
+        account_params = _account_values(connection)
     delivery_params = [
         _db_value(field, getattr(delivery, attname), connection, as_is)
         for field, attname, as_is in delivery_plan
